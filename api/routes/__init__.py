@@ -1,0 +1,1 @@
+"""The routes, one module per operation; each builds its router for a kind of run."""

@@ -1,0 +1,34 @@
+"""DELETE {states_path}/{id}: remove one state."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, HTTPException, Path, Response
+from fastapi.routing import APIRouter
+
+from api.app import ServiceRoute
+from api.dependencies import repository_for
+from api.openapi import error_responses
+from api.runs import RunKind
+from storage.repository import StateRepository
+
+
+def delete_state_router(kind: RunKind) -> APIRouter:
+    router = APIRouter(route_class=ServiceRoute)
+    Repository = Annotated[StateRepository, Depends(repository_for(kind.table))]
+
+    @router.delete(
+        kind.state_path,
+        status_code=204,
+        responses=error_responses(not_found=True),
+        summary=f"Delete a {kind.noun} state",
+    )
+    async def delete_state(
+        id: Annotated[UUID, Path(description=f"The {kind.noun} state id")],
+        repository: Repository,
+    ) -> Response:
+        if not repository.delete(str(id)):
+            raise HTTPException(404, kind.not_found)
+        return Response(status_code=204)
+
+    return router

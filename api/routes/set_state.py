@@ -1,0 +1,47 @@
+"""POST {runs_path}/{id}/set_state: store a proposed state; a retried transition is stored once."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Path, Response
+from fastapi.routing import APIRouter
+
+from api.app import ServiceRoute
+from api.dependencies import repository_for
+from api.openapi import error_responses
+from api.runs import RunKind
+from api.schemas import OrchestrationResult, SetStateBody
+from api.states import new_state, orchestration_response
+from storage import clock
+from storage.repository import StateRepository
+
+
+def set_state_router(kind: RunKind) -> APIRouter:
+    router = APIRouter(route_class=ServiceRoute)
+    Repository = Annotated[StateRepository, Depends(repository_for(kind.table))]
+
+    @router.post(
+        kind.set_state_path,
+        status_code=201,
+        responses={
+            200: {
+                "model": OrchestrationResult,
+                "description": "A retry: the run already made this transition (status REJECT)",
+            },
+            201: {"model": OrchestrationResult, "description": "Stored (status ACCEPT)"},
+            **error_responses(too_large=True),
+        },
+        summary=f"Set a {kind.noun}'s state",
+    )
+    async def set_state(
+        id: Annotated[UUID, Path(description=f"The {kind.noun} id")],
+        body: SetStateBody,
+        repository: Repository,
+    ) -> Response:
+        proposed = new_state(kind, id, body.state, clock.utc_now())
+        already_stored = repository.insert(proposed)
+        if already_stored is None:
+            return orchestration_response(proposed, accepted=True)
+        return orchestration_response(already_stored, accepted=False)
+
+    return router

@@ -1,0 +1,7 @@
+"""DELETE /api/flow_run_states/{id}"""
+
+from api.app import lambda_handler
+from api.routes.delete_state import delete_state_router
+from api.runs import FLOW_RUN
+
+handler = lambda_handler(delete_state_router(FLOW_RUN))

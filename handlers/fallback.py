@@ -1,0 +1,9 @@
+"""Every request no other function's route matches (the HTTP API's `$default` route).
+
+It serves no route itself: the gate answers 404, or 405 with the full `Allow`, from the
+route table, so API Gateway's own `{"message":"Not Found"}` never reaches a caller.
+"""
+
+from api.app import lambda_handler
+
+handler = lambda_handler()

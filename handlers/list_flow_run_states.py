@@ -1,0 +1,7 @@
+"""GET /api/flow_run_states/?flow_run_id=..."""
+
+from api.app import lambda_handler
+from api.routes.list_states import list_states_router
+from api.runs import FLOW_RUN
+
+handler = lambda_handler(list_states_router(FLOW_RUN))

@@ -1,0 +1,7 @@
+"""GET /api/task_run_states/?task_run_id=..."""
+
+from api.app import lambda_handler
+from api.routes.list_states import list_states_router
+from api.runs import TASK_RUN
+
+handler = lambda_handler(list_states_router(TASK_RUN))

@@ -1,0 +1,7 @@
+"""POST /api/task_runs/{id}/set_state"""
+
+from api.app import lambda_handler
+from api.routes.set_state import set_state_router
+from api.runs import TASK_RUN
+
+handler = lambda_handler(set_state_router(TASK_RUN))

@@ -1,0 +1,76 @@
+"""The state tables as `template.yaml` defines them: the tested and served schema is the
+deployed one."""
+
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+
+# What CreateTable takes from a template's table; the rest (PITR, deletion protection, TTL)
+# is for AWS to apply, and emulators lack some of it.
+_CREATE_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short tags (`!Ref X` as `{"Ref": "X"}`, and so on)."""
+
+
+def _short_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    value: Any
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _short_tag)
+
+
+@cache
+def load_template() -> dict[str, Any]:
+    with TEMPLATE.open() as file:
+        template: dict[str, Any] = yaml.load(file, Loader=_CloudFormationLoader)
+    return template
+
+
+def table_definition(table: StateTable) -> dict[str, Any]:
+    """The template's table resource whose index is `table`'s."""
+    for resource in load_template()["Resources"].values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::DynamoDB::Table" and any(
+            index["IndexName"] == table.index_name
+            for index in properties.get("GlobalSecondaryIndexes", ())
+        ):
+            return dict(properties)
+    raise LookupError(f"template.yaml defines no table with the index {table.index_name}")
+
+
+def create_tables(
+    client: "DynamoDBClient", tables: tuple[StateTable, ...] = (FLOW_RUN_STATES, TASK_RUN_STATES)
+) -> None:
+    """Create whichever of the tables does not exist yet, and wait until each is active."""
+    existing = set(client.list_tables()["TableNames"])
+    for table in tables:
+        if table.name in existing:
+            continue
+        definition = table_definition(table)
+        client.create_table(
+            TableName=table.name, **{key: definition[key] for key in _CREATE_TABLE_KEYS}
+        )
+        client.get_waiter("table_exists").wait(
+            TableName=table.name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+        )

@@ -1,0 +1,1 @@
+"""Where states are kept: a small repository interface and its DynamoDB implementation."""

@@ -1,0 +1,220 @@
+"""The state repository on DynamoDB: one call per read, delete and write; one per list page."""
+
+import functools
+import logging
+import math
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
+
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+from storage import clock
+from storage.repository import (
+    StateTooLarge,
+    StorageMisconfigured,
+    StorageUnavailable,
+    StoredState,
+    fixed_width_utc,
+)
+from storage.tables import DOCUMENT, EXPIRES_AT, ID, LIST_ORDER, TTL, StateTable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
+
+logger = logging.getLogger(__name__)
+
+# DynamoDB's item limit: 400 KB, counted as 409,600 bytes of attribute names and values.
+ITEM_SIZE_LIMIT = 409_600
+
+_THROTTLED = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+    }
+)
+_MISCONFIGURED = frozenset(
+    {"ResourceNotFoundException", "AccessDeniedException", "UnrecognizedClientException"}
+)
+
+# Bounded so that no request outlives its Lambda: at most 3 attempts of at most 1 s to
+# connect and 3 s to read each, plus standard-mode backoff.
+CLIENT_CONFIG = Config(
+    connect_timeout=1,
+    read_timeout=3,
+    retries={"mode": "standard", "total_max_attempts": 3},
+)
+
+
+@functools.cache
+def dynamodb_client() -> "DynamoDBClient":
+    """The process's one DynamoDB client, made on first use.
+
+    A plain botocore session skips boto3's import of s3transfer. The endpoint follows
+    `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`, as boto3's does.
+    """
+    session = botocore.session.get_session()
+    return cast("DynamoDBClient", session.create_client("dynamodb", config=CLIENT_CONFIG))
+
+
+def item_size(item: "Item") -> int:
+    """The size DynamoDB counts for an item of string and number attributes."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode("utf-8"))
+        if "S" in value:
+            size += len(value["S"].encode("utf-8"))
+        else:  # a number: about one byte per two significant digits, plus one
+            size += (len(value["N"].lstrip("-").replace(".", "").strip("0")) + 1) // 2 + 1
+    return size
+
+
+class DynamoDBStateRepository:
+    def __init__(
+        self,
+        table: StateTable,
+        client: "DynamoDBClient",
+        now: Callable[[], datetime] = lambda: clock.utc_now(),
+    ) -> None:
+        self._table = table
+        self._name = table.name
+        self._client = client
+        self._now = now
+
+    def read(self, state_id: str) -> StoredState | None:
+        response = self._call(
+            self._client.get_item,
+            TableName=self._name,
+            Key={ID: {"S": state_id}},
+            ConsistentRead=True,
+        )
+        return self._live(response.get("Item"))
+
+    def delete(self, state_id: str) -> bool:
+        response = self._call(
+            self._client.delete_item,
+            TableName=self._name,
+            Key={ID: {"S": state_id}},
+            ReturnValues="ALL_OLD",
+        )
+        return self._live(response.get("Attributes")) is not None
+
+    def insert(self, state: StoredState) -> StoredState | None:
+        item = self._to_item(state)
+        size = item_size(item)
+        if size > ITEM_SIZE_LIMIT:
+            raise StateTooLarge(size, ITEM_SIZE_LIMIT)
+        for _ in range(3):
+            try:
+                self._call(
+                    self._client.put_item,
+                    TableName=self._name,
+                    Item=item,
+                    # A new id, or one whose holder has expired and only awaits TTL deletion.
+                    ConditionExpression="attribute_not_exists(#id) OR #expires_at <= :now",
+                    ExpressionAttributeNames={"#id": ID, "#expires_at": EXPIRES_AT},
+                    ExpressionAttributeValues={":now": {"S": fixed_width_utc(self._now())}},
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+                return None
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+                # DynamoDB returns the stored item with the failure; dynalite does not.
+                held = cast("Item | None", error.response.get("Item")) or self._call(
+                    self._client.get_item,
+                    TableName=self._name,
+                    Key={ID: {"S": state.id}},
+                    ConsistentRead=True,
+                ).get("Item")
+                existing = self._live(held)
+                if existing is not None:
+                    return existing
+                # Deleted or expired between the two calls: try the write again.
+        raise StorageUnavailable(f"state {state.id} kept changing while it was written")
+
+    def list_run(self, run_id: str, after: str | None = None) -> Iterator[StoredState]:
+        run_attribute = self._table.run_id_attribute
+        query: dict[str, Any] = {
+            "TableName": self._name,
+            "IndexName": self._table.index_name,
+            "KeyConditionExpression": "#run = :run",
+            "ExpressionAttributeNames": {"#run": run_attribute},
+            "ExpressionAttributeValues": {":run": {"S": run_id}},
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = {
+                ID: {"S": after.rpartition("#")[2]},
+                run_attribute: {"S": run_id},
+                LIST_ORDER: {"S": after},
+            }
+        while True:
+            page = self._call(self._client.query, **query)
+            now = fixed_width_utc(self._now())
+            for item in page["Items"]:
+                state = self._from_item(item)
+                if state.is_live(now):
+                    yield state
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _live(self, item: "Item | None") -> StoredState | None:
+        if item is None:
+            return None
+        state = self._from_item(item)
+        return state if state.is_live(fixed_width_utc(self._now())) else None
+
+    def _to_item(self, state: StoredState) -> "Item":
+        item: Item = {
+            ID: {"S": state.id},
+            self._table.run_id_attribute: {"S": state.run_id},
+            LIST_ORDER: {"S": state.list_order},
+            DOCUMENT: {"S": state.document},
+        }
+        if state.expires_at is not None:
+            item[EXPIRES_AT] = {"S": state.expires_at}
+            expiry = datetime.strptime(state.expires_at, "%Y-%m-%dT%H:%M:%S.%fZ")
+            item[TTL] = {"N": str(math.ceil(expiry.replace(tzinfo=UTC).timestamp()))}
+        return item
+
+    def _from_item(self, item: "Item") -> StoredState:
+        expires = item.get(EXPIRES_AT)
+        return StoredState(
+            id=item[ID]["S"],
+            run_id=item[self._table.run_id_attribute]["S"],
+            list_order=item[LIST_ORDER]["S"],
+            document=item[DOCUMENT]["S"],
+            expires_at=expires["S"] if expires else None,
+        )
+
+    def _call(self, operation: Callable[..., Any], **kwargs: Any) -> Any:
+        """One DynamoDB call, its failures translated into the repository's errors."""
+        try:
+            return operation(**kwargs)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code in _THROTTLED:
+                raise StorageUnavailable(code) from error
+            if code in _MISCONFIGURED:
+                logger.error(
+                    "DynamoDB table %r (set by %s) answered %s: check that it exists and "
+                    "that this function may use it",
+                    self._name,
+                    self._table.env_var,
+                    code,
+                )
+                raise StorageMisconfigured(code) from error
+            if code == "ValidationException" and "item size" in str(error).lower():
+                raise StateTooLarge(None, ITEM_SIZE_LIMIT) from error
+            raise
+        except (ConnectionError, HTTPClientError) as error:
+            raise StorageUnavailable(type(error).__name__) from error

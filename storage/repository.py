@@ -1,0 +1,65 @@
+"""The storage interface the routes depend on, and what it can raise."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+def fixed_width_utc(moment: datetime) -> str:
+    """A UTC timestamp in one fixed width, so that string order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    id: str
+    run_id: str
+    list_order: str  # fixed_width_utc(timestamp) + "#" + id: sorts as the listing order
+    document: str  # the State as the JSON text the API serves
+    expires_at: str | None = None  # fixed_width_utc(expiry); None keeps it until deleted
+
+    def is_live(self, now: str) -> bool:
+        """Served while now (fixed-width UTC) is before the expiry."""
+        return self.expires_at is None or now < self.expires_at
+
+
+class StateTooLarge(Exception):
+    def __init__(self, size: int | None, limit: int) -> None:
+        measured = f" ({size:,} bytes as stored)" if size is not None else ""
+        super().__init__(
+            f"The state{measured} is over DynamoDB's item limit of {limit:,} bytes "
+            "(400 KB). Nothing was stored: keep large results elsewhere and put a "
+            "reference to them in `data`."
+        )
+        self.size = size
+        self.limit = limit
+
+
+class StorageUnavailable(Exception):
+    """The database throttled or could not be reached after retries: worth retrying later."""
+
+
+class StorageMisconfigured(Exception):
+    """The table is missing or access to it is denied: an operator must act."""
+
+
+class StateRepository(Protocol):
+    def read(self, state_id: str) -> StoredState | None:
+        """The live state with this id, if any."""
+        ...
+
+    def delete(self, state_id: str) -> bool:
+        """Delete the state; False when there was no live state with this id."""
+        ...
+
+    def insert(self, state: StoredState) -> StoredState | None:
+        """Store a state whose id is new (or whose holder has expired).
+
+        Returns None when it was stored, or the live state already stored under its id.
+        """
+        ...
+
+    def list_run(self, run_id: str, after: str | None = None) -> Iterator[StoredState]:
+        """A run's live states in listing order, from just after `after` (a `list_order`)."""
+        ...

@@ -1,0 +1,127 @@
+"""Each Lambda function through its own Mangum handler, on HTTP API payload 2.0 events."""
+
+import importlib
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import new_id
+from tests.lambda_events import http_api_event
+
+
+def invoke(module: str, event: dict[str, Any]) -> dict[str, Any]:
+    handler = importlib.import_module(f"handlers.{module}").handler
+    return handler(event, None)  # type: ignore[no-any-return]
+
+
+def body_of(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"]) if response["body"] else None
+
+
+@pytest.mark.parametrize("kind_name", ["flow", "task"])
+def test_each_state_function_end_to_end(dynamodb: Any, kind_name: str) -> None:
+    run_id, transition = new_id(), new_id()
+    states, runs = f"/api/{kind_name}_run_states", f"/api/{kind_name}_runs"
+    proposal = json.dumps(
+        {
+            "state": {
+                "type": "RUNNING",
+                "data": {"n": 2**70},
+                "state_details": {"transition_id": transition},
+            }
+        }
+    ).encode()
+
+    set_path = f"{runs}/{run_id}/set_state"
+    event = http_api_event(
+        "POST",
+        set_path,
+        body=proposal,
+        path_parameters={"id": run_id},
+        route_key=f"POST {runs}/{{id}}/set_state",
+    )
+    created = invoke(f"set_{kind_name}_run_state", event)
+    assert created["statusCode"] == 201
+    state = body_of(created)["state"]
+    assert state["data"] == {"n": 2**70}
+    assert state["state_details"][f"{kind_name}_run_id"] == run_id
+    retried = invoke(f"set_{kind_name}_run_state", event)
+    assert (retried["statusCode"], body_of(retried)["status"]) == (200, "REJECT")
+
+    read = invoke(
+        f"read_{kind_name}_run_state",
+        http_api_event("GET", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
+    )
+    assert (read["statusCode"], body_of(read)) == (200, state)
+    assert read["headers"]["content-type"] == "application/json"
+
+    for path in (states, states + "/"):  # API Gateway sends both to the one route
+        listed = invoke(
+            f"list_{kind_name}_run_states",
+            http_api_event("GET", path, query=f"{kind_name}_run_id={run_id}"),
+        )
+        assert (listed["statusCode"], body_of(listed)) == (200, [state])
+
+    deleted = invoke(
+        f"delete_{kind_name}_run_state",
+        http_api_event("DELETE", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
+    )
+    assert (deleted["statusCode"], deleted["body"]) == (204, "")
+    missing = invoke(
+        f"read_{kind_name}_run_state",
+        http_api_event("GET", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
+    )
+    assert (missing["statusCode"], body_of(missing)) == (
+        404,
+        {"detail": f"{kind_name.capitalize()} run state not found"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "status", "body"),
+    [
+        ("/api/health", "", 200, True),
+        ("/api/version", "", 200, "0.8.4"),
+        ("/api/admin/version", "", 200, "3.9.1"),
+        ("/api/csrf-token", "client=abc", 422, {"detail": "CSRF protection is disabled."}),
+    ],
+)
+def test_client_routes_function(path: str, query: str, status: int, body: Any) -> None:
+    response = invoke("client_routes", http_api_event("GET", path, query=query))
+    assert (response["statusCode"], body_of(response)) == (status, body)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "allow"),
+    [
+        ("GET", "/api/nowhere", 404, None),
+        ("PUT", "/api/flow_run_states/" + "0" * 32, 405, "GET, DELETE"),
+        ("HEAD", "/api/health", 405, "GET"),
+        ("GET", "/api/flow_runs/x/set_state", 405, "POST"),
+    ],
+)
+def test_fallback_function(method: str, path: str, status: int, allow: str | None) -> None:
+    response = invoke("fallback", http_api_event(method, path))
+    assert response["statusCode"] == status
+    assert response["headers"].get("allow") == allow
+    if method != "HEAD":
+        expected = "Not Found" if status == 404 else "Method Not Allowed"
+        assert body_of(response) == {"detail": expected}
+
+
+def test_an_unexpected_error_is_the_contract_500(
+    monkeypatch: pytest.MonkeyPatch, dynamodb: Any
+) -> None:
+    from storage.dynamodb import DynamoDBStateRepository
+
+    def explode(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(DynamoDBStateRepository, "read", explode)
+    response = invoke(
+        "read_flow_run_state", http_api_event("GET", "/api/flow_run_states/" + new_id())
+    )
+    assert response["statusCode"] == 500
+    assert response["headers"]["content-type"] == "application/json"
+    assert body_of(response) == {"exception_message": "Internal Server Error"}

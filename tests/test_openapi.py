@@ -1,0 +1,43 @@
+"""The local app's OpenAPI document describes the answers the service really gives."""
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from api.route_table import ROUTES
+
+
+def test_docs_are_served(api: TestClient) -> None:
+    assert api.get("/docs").status_code == 200
+
+
+def test_every_route_is_documented_with_its_error_bodies(api: TestClient) -> None:
+    document: dict[str, Any] = api.get("/openapi.json").json()
+    documented = {
+        (method.upper(), path) for path, item in document["paths"].items() for method in item
+    }
+    served = {
+        (method, path)
+        for path, methods in ROUTES.items()
+        for method in methods
+        if not (path.endswith("_states") and path.startswith("/api/"))  # the slashless twin
+    }
+    assert documented == served
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas
+    assert list(schemas["ValidationErrorBody"]["properties"]) == [
+        "exception_message",
+        "exception_detail",
+        "request_body",
+    ]
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            responses = operation["responses"]
+            assert {"400", "405", "422", "500"} <= set(responses) or path in {
+                "/api/health",
+                "/api/version",
+            }, (path, sorted(responses))
+            if "{id}" in path and "set_state" not in path:
+                assert "404" in responses
+            if path.endswith("set_state"):
+                assert {"200", "201", "413", "503"} <= set(responses)
