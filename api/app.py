@@ -33,9 +33,7 @@ def _detail(status: int, detail: str, headers: Mapping[str, str] | None = None) 
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
-def _exception(
-    status: int, message: str, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
+def _exception(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"exception_message": message}, status_code=status, headers=headers)
 
 
