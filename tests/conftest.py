@@ -57,3 +57,21 @@ def set_state(
     api: TestClient, kind: RunKind, run_id: str, state: dict[str, Any], **body: Any
 ) -> Any:
     return api.post(f"{kind.runs_path}/{run_id}/set_state", json={"state": state, **body})
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One moto server (DynamoDB over real HTTP) for the session."""
+    from tests.servers import moto_server
+
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def live_api_url(moto_endpoint: str) -> Iterator[str]:
+    """The service as `make serve` runs it, over real HTTP on moto's server: its API URL."""
+    from tests.servers import run_states_service
+
+    with run_states_service(moto_endpoint) as api_url:
+        yield api_url

@@ -1,0 +1,83 @@
+"""Real servers for tests, on free loopback ports, each stopped by its own handle."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def wait_until_answering(
+    url: str, process: subprocess.Popen[bytes] | None = None, timeout: float = 30
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server at {url} exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing answered at {url} within {timeout} s")
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's DynamoDB in server mode; yields its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@contextmanager
+def run_states_service(dynamodb_endpoint: str, **environment: str) -> Iterator[str]:
+    """`python -m local.serve` (what `make serve` runs) against a DynamoDB endpoint;
+    yields the service's PREFECT_API_URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+        **environment,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.serve"],
+        cwd=PROJECT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    api_url = f"http://127.0.0.1:{port}/api"
+    try:
+        wait_until_answering(f"{api_url}/health", process)
+        yield api_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
