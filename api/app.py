@@ -140,6 +140,12 @@ class StrictJSONRequest(Request):
 class ServiceRoute(APIRoute):
     """A route whose JSON body is parsed strictly (see `api.strict_json`)."""
 
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        # A body without a Content-Type is read as JSON; one declared as something else is
+        # left as text, which fails validation with a 422 naming it, as on a Prefect server.
+        options["strict_content_type"] = False
+        super().__init__(path, endpoint, **options)
+
     def get_route_handler(self) -> Callable[[Request], Any]:
         handle = super().get_route_handler()
 
@@ -151,6 +157,8 @@ class ServiceRoute(APIRoute):
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):  # a body sent with a content type other than JSON
+        return value.decode("utf-8", "replace")
     return value if isinstance(value, str | int | float | bool | None) else str(value)
 
 
@@ -158,18 +166,18 @@ async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     details = []
     for problem in error.errors():
-        detail = {key: problem[key] for key in ("type", "loc", "msg", "input")}
+        detail = {key: problem[key] for key in ("type", "loc", "msg")}
+        detail["input"] = (
+            _plain(problem["input"]) if isinstance(problem["input"], bytes) else problem["input"]
+        )
         if "ctx" in problem:
             detail["ctx"] = {key: _plain(value) for key, value in problem["ctx"].items()}
         details.append(detail)
-    body = error.body
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
     return JSONResponse(
         {
             "exception_message": "Invalid request received.",
             "exception_detail": details,
-            "request_body": body,
+            "request_body": _plain(error.body) if isinstance(error.body, bytes) else error.body,
         },
         status_code=422,
     )

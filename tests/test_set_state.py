@@ -332,3 +332,26 @@ def test_a_missing_body_is_422(api: TestClient, kind: RunKind) -> None:
 def test_a_malformed_run_id_is_422(api: TestClient, kind: RunKind) -> None:
     response = api.post(f"{kind.runs_path}/xyz/set_state", json={"state": {"type": "RUNNING"}})
     assert_invalid(response, "uuid_parsing", ["path", "id"])
+
+
+def test_a_body_without_content_type_is_read_as_json(api: TestClient, kind: RunKind) -> None:
+    response = api.post(
+        f"{kind.runs_path}/{new_id()}/set_state", content=b'{"state": {"type": "RUNNING"}}'
+    )
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_body_declared_as_another_type_is_422_with_its_text(
+    api: TestClient, kind: RunKind, content_type: str
+) -> None:
+    run_id, raw = new_id(), '{"state": {"type": "RUNNING"}}'
+    response = api.post(
+        f"{kind.runs_path}/{run_id}/set_state",
+        content=raw.encode(),
+        headers={"Content-Type": content_type},
+    )
+    body = assert_invalid(response, "model_attributes_type", ["body"])
+    assert body["request_body"] == raw
+    assert body["exception_detail"][0]["input"] == raw
+    assert listed(api, kind, run_id) == []
