@@ -44,7 +44,7 @@ class Clock:
 
 
 @pytest.fixture
-def now(monkeypatch: pytest.MonkeyPatch) -> Clock:
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     moment = Clock(WRITTEN)
     monkeypatch.setattr(clock, "utc_now", moment)
     return moment
@@ -58,7 +58,7 @@ def retained(
     other kind's kept until deleted."""
     from local.app import app, local_app
 
-    monkeypatch.setenv(kind.table.retention_env_var, "30")
+    monkeypatch.setenv(kind.table.retention_env_var, str(RETENTION.days))
     retaining = local_app()
     retaining.dependency_overrides = app.dependency_overrides  # the same storage as `api`'s
     with TestClient(retaining, headers=api.headers) as client:
@@ -163,11 +163,11 @@ def test_each_item_carries_its_exact_expiry_and_a_ttl_rounded_up(
     retained: TestClient,
     kind: RunKind,
     dynamodb: Any,
-    now: Clock,
+    frozen_clock: Clock,
     written: datetime,
     ttl: datetime,
 ) -> None:
-    now.now = written
+    frozen_clock.now = written
     state = set_state(retained, kind, new_id(), {"type": "RUNNING"}).json()["state"]
     item = stored_item(dynamodb, kind, state["id"])
     assert item is not None
@@ -188,11 +188,11 @@ def test_without_retention_items_carry_no_expiry(
 
 
 def test_each_kind_of_run_has_its_own_period(
-    retained: TestClient, kind: RunKind, dynamodb: Any, now: Clock
+    retained: TestClient, kind: RunKind, dynamodb: Any, frozen_clock: Clock
 ) -> None:
     other = TASK_RUN if kind is FLOW_RUN else FLOW_RUN
     kept = set_state(retained, other, new_id(), {"type": "RUNNING"}).json()["state"]
-    now.now = EXPIRY + timedelta(days=365)
+    frozen_clock.now = EXPIRY + timedelta(days=365)
     assert retained.get(f"{other.states_path}/{kept['id']}").json() == kept
     assert EXPIRES_AT not in (stored_item(dynamodb, other, kept["id"]) or {})
 
@@ -201,18 +201,18 @@ def test_each_kind_of_run_has_its_own_period(
 
 
 def test_a_state_is_served_until_its_expiry_and_not_a_microsecond_after(
-    retained: TestClient, kind: RunKind, dynamodb: Any, calls: Counter[str], now: Clock
+    retained: TestClient, kind: RunKind, dynamodb: Any, calls: Counter[str], frozen_clock: Clock
 ) -> None:
     run_id = new_id()
     first = set_state(retained, kind, run_id, {"type": "PENDING"}).json()["state"]
-    now.now = WRITTEN + MICROSECOND
+    frozen_clock.now = WRITTEN + MICROSECOND
     second = set_state(retained, kind, run_id, {"type": "RUNNING"}).json()["state"]
 
-    now.now = EXPIRY - MICROSECOND
+    frozen_clock.now = EXPIRY - MICROSECOND
     assert retained.get(f"{kind.states_path}/{first['id']}").json() == first
     assert listed(retained, kind, run_id) == [first, second]
 
-    now.now = EXPIRY
+    frozen_clock.now = EXPIRY
     calls.clear()
     read = retained.get(f"{kind.states_path}/{first['id']}")
     assert read.status_code == 404
@@ -226,22 +226,22 @@ def test_a_state_is_served_until_its_expiry_and_not_a_microsecond_after(
     assert retained.delete(f"{kind.states_path}/{second['id']}").status_code == 204
     assert calls == {"GetItem": 2, "Query": 1, "DeleteItem": 2}  # one call each, as always
 
-    now.now = EXPIRY + MICROSECOND
+    frozen_clock.now = EXPIRY + MICROSECOND
     assert listed(retained, kind, run_id) == []
 
 
 def test_a_retry_whose_state_has_expired_is_stored_anew(
-    retained: TestClient, kind: RunKind, calls: Counter[str], now: Clock
+    retained: TestClient, kind: RunKind, calls: Counter[str], frozen_clock: Clock
 ) -> None:
     run_id = new_id()
     proposal = {"type": "RUNNING", "state_details": {"transition_id": new_id()}}
     first = set_state(retained, kind, run_id, proposal).json()["state"]
 
-    now.now = EXPIRY - MICROSECOND
+    frozen_clock.now = EXPIRY - MICROSECOND
     retry = set_state(retained, kind, run_id, proposal)
     assert (retry.status_code, retry.json()["state"]) == (200, first)
 
-    now.now = EXPIRY
+    frozen_clock.now = EXPIRY
     calls.clear()
     again = set_state(retained, kind, run_id, proposal)
     assert again.status_code == 201
