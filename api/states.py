@@ -35,7 +35,15 @@ def state_id(run_id: UUID, transition_id: UUID | None, moment: datetime) -> UUID
     return uuid7(moment) if transition_id is None else uuid5(run_id, str(transition_id))
 
 
-def new_state(kind: RunKind, run_id: UUID, proposal: StateCreate, now: datetime) -> StoredState:
+def new_state(
+    kind: RunKind,
+    run_id: UUID,
+    proposal: StateCreate,
+    now: datetime,
+    retention: timedelta | None = None,
+) -> StoredState:
+    """The state to store for a proposal made `now`, served for `retention` (None: until
+    deleted)."""
     details = proposal.state_details.model_copy(update={kind.run_id_field: run_id})
     if proposal.type is StateType.SCHEDULED and details.scheduled_time is None:
         details.scheduled_time = now
@@ -54,6 +62,7 @@ def new_state(kind: RunKind, run_id: UUID, proposal: StateCreate, now: datetime)
         run_id=str(run_id),
         list_order=f"{fixed_width_utc(now)}#{identifier}",
         document=state.model_dump_json(),
+        expires_at=None if retention is None else fixed_width_utc(now + retention),
     )
 
 

@@ -1,5 +1,7 @@
 """Every endpoint's router in one app, with `/docs` and `/openapi.json`."""
 
+from fastapi import FastAPI
+
 from api.app import build_app
 from api.routes import client
 from api.routes.delete_state import delete_state_router
@@ -8,12 +10,13 @@ from api.routes.read_state import read_state_router
 from api.routes.set_state import set_state_router
 from api.runs import FLOW_RUN, TASK_RUN
 
-app = build_app(
-    *(
-        route(kind)
-        for kind in (FLOW_RUN, TASK_RUN)
-        for route in (read_state_router, list_states_router, delete_state_router, set_state_router)
-    ),
-    client.router,
-    docs=True,
-)
+_ROUTER_FACTORIES = (read_state_router, list_states_router, delete_state_router, set_state_router)
+
+
+def local_app() -> FastAPI:
+    """The app, configured by the environment as it is now (the retention periods)."""
+    routers = (route(kind) for kind in (FLOW_RUN, TASK_RUN) for route in _ROUTER_FACTORIES)
+    return build_app(*routers, client.router, docs=True)
+
+
+app = local_app()

@@ -6,16 +6,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
+from botocore.exceptions import ClientError
 
 from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TimeToLiveSpecificationTypeDef
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
-# What CreateTable takes from a template's table; the rest (PITR, deletion protection, TTL)
-# is for AWS to apply, and emulators lack some of it.
+# What CreateTable takes from a template's table. Of the rest, Time to Live is applied where
+# the emulator has it; point-in-time recovery and deletion protection only matter on AWS.
 _CREATE_TABLE_KEYS = ("AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "BillingMode")
 
 
@@ -74,3 +76,16 @@ def create_tables(
         client.get_waiter("table_exists").wait(
             TableName=table.name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
         )
+        _enable_time_to_live(client, table.name, definition["TimeToLiveSpecification"])
+
+
+def _enable_time_to_live(
+    client: "DynamoDBClient", name: str, specification: "TimeToLiveSpecificationTypeDef"
+) -> None:
+    """Turn on TTL deletion where the emulator has it (moto does; dynalite answers
+    UnknownOperationException). Nothing depends on it: reads skip expired states anyway."""
+    try:
+        client.update_time_to_live(TableName=name, TimeToLiveSpecification=specification)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "UnknownOperationException":
+            raise

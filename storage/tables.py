@@ -1,4 +1,5 @@
-"""The two state tables: what names them, and the attributes every item carries."""
+"""The two state tables: what names them, how long they keep states, and the attributes
+every item carries."""
 
 import os
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ class StateTable:
     default_name: str  # the name used where the variable is unset (make serve, tests)
     run_id_attribute: str  # the GSI partition key
     index_name: str
+    retention_env_var: str  # days to keep a state (see api.retention); unset or 0 keeps it
 
     @property
     def name(self) -> str:
@@ -29,10 +31,12 @@ FLOW_RUN_STATES = StateTable(
     default_name="flow-run-states",
     run_id_attribute="flow_run_id",
     index_name="by-flow-run",
+    retention_env_var="FLOW_RUN_STATE_RETENTION_DAYS",
 )
 TASK_RUN_STATES = StateTable(
     env_var="TASK_RUN_STATES_TABLE",
     default_name="task-run-states",
     run_id_attribute="task_run_id",
     index_name="by-task-run",
+    retention_env_var="TASK_RUN_STATE_RETENTION_DAYS",
 )

@@ -2,6 +2,7 @@
 
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,9 @@ from api.runs import FLOW_RUN, TASK_RUN, RunKind  # noqa: E402
 from local.tables import create_tables  # noqa: E402
 from storage.dynamodb import dynamodb_client  # noqa: E402
 
+for _kind in (FLOW_RUN, TASK_RUN):  # states are kept until deleted, unless a test says otherwise
+    os.environ.pop(_kind.table.retention_env_var, None)
+
 API_VERSION_HEADER = {"X-Prefect-Api-Version": "0.8.4"}
 
 
@@ -33,6 +37,19 @@ def dynamodb() -> Iterator[Any]:
         client = dynamodb_client()
         create_tables(client)
         yield client
+
+
+@pytest.fixture
+def calls(dynamodb: Any) -> Iterator[Counter[str]]:
+    """DynamoDB operations made, counted by botocore's event hooks."""
+    counter: Counter[str] = Counter()
+
+    def count(model: Any, **kwargs: Any) -> None:
+        counter[model.name] += 1
+
+    dynamodb.meta.events.register("before-call.dynamodb", count)
+    yield counter
+    dynamodb.meta.events.unregister("before-call.dynamodb", count)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The DynamoDB repository: its keys, its call counts, and paging past DynamoDB's 1 MB pages."""
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,19 +18,6 @@ from tests.conftest import new_id
 @pytest.fixture
 def repository(dynamodb: Any) -> DynamoDBStateRepository:
     return DynamoDBStateRepository(FLOW_RUN_STATES, dynamodb)
-
-
-@pytest.fixture
-def calls(dynamodb: Any) -> Iterator[Counter[str]]:
-    """DynamoDB operations made, counted by botocore's event hooks."""
-    counter: Counter[str] = Counter()
-
-    def count(model: Any, **kwargs: Any) -> None:
-        counter[model.name] += 1
-
-    dynamodb.meta.events.register("before-call.dynamodb", count)
-    yield counter
-    dynamodb.meta.events.unregister("before-call.dynamodb", count)
 
 
 def a_state(run_id: str, moment: datetime, **proposal: Any) -> StoredState:

@@ -9,6 +9,7 @@ from fastapi.routing import APIRouter
 from api.app import ServiceRoute
 from api.dependencies import repository_for
 from api.openapi import error_responses
+from api.retention import retention_period
 from api.runs import RunKind
 from api.schemas import OrchestrationResult, SetStateBody
 from api.states import new_state, orchestration_response
@@ -19,6 +20,8 @@ from storage.repository import StateRepository
 def set_state_router(kind: RunKind) -> APIRouter:
     router = APIRouter(route_class=ServiceRoute)
     Repository = Annotated[StateRepository, Depends(repository_for(kind.table))]
+    # Read, and a bad setting refused, as the function starts: once, and not per request.
+    retention = retention_period(kind.table)
 
     @router.post(
         kind.set_state_path,
@@ -38,7 +41,7 @@ def set_state_router(kind: RunKind) -> APIRouter:
         body: SetStateBody,
         repository: Repository,
     ) -> Response:
-        proposed = new_state(kind, id, body.state, clock.utc_now())
+        proposed = new_state(kind, id, body.state, clock.utc_now(), retention)
         already_stored = repository.insert(proposed)
         if already_stored is None:
             return orchestration_response(proposed, accepted=True)
