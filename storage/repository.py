@@ -65,6 +65,12 @@ class StateRepository(Protocol):
         """
         ...
 
-    def list_run(self, run_id: str, after: str | None = None) -> Iterator[StoredState]:
-        """A run's live states in listing order, from just after `after` (a `list_order`)."""
+    def list_run(
+        self, run_id: str, after: str | None = None, batch_size: int | None = None
+    ) -> Iterator[StoredState]:
+        """A run's live states in listing order, from just after `after` (a `list_order`).
+
+        Lazily: each database call reads at most `batch_size` items (None: as many as one
+        call gives), and the next call is made only when the caller reads past them.
+        """
         ...

@@ -4,6 +4,7 @@ over HTTP."""
 import functools
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,19 @@ def backend(dynamodb: "DynamoDBClient", request: pytest.FixtureRequest) -> str:
     """The DynamoDB implementation this test runs on: "moto" or "dynalite"."""
     name: str = request.node.callspec.params["dynamodb"]
     return name
+
+
+@pytest.fixture
+def calls(dynamodb: "DynamoDBClient") -> Iterator[Counter[str]]:
+    """DynamoDB operations made, counted by botocore's event hooks."""
+    counter: Counter[str] = Counter()
+
+    def count(model: Any, **kwargs: Any) -> None:
+        counter[model.name] += 1
+
+    dynamodb.meta.events.register("before-call.dynamodb", count)
+    yield counter
+    dynamodb.meta.events.unregister("before-call.dynamodb", count)
 
 
 def _serve_from(client: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> None:

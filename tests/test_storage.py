@@ -1,7 +1,6 @@
 """The DynamoDB repository: its keys, its call counts, and paging past DynamoDB's 1 MB pages."""
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,19 +18,6 @@ from tests.conftest import new_id
 @pytest.fixture
 def repository(dynamodb: Any) -> DynamoDBStateRepository:
     return DynamoDBStateRepository(FLOW_RUN_STATES, dynamodb)
-
-
-@pytest.fixture
-def calls(dynamodb: Any) -> Iterator[Counter[str]]:
-    """DynamoDB operations made, counted by botocore's event hooks."""
-    counter: Counter[str] = Counter()
-
-    def count(model: Any, **kwargs: Any) -> None:
-        counter[model.name] += 1
-
-    dynamodb.meta.events.register("before-call.dynamodb", count)
-    yield counter
-    dynamodb.meta.events.unregister("before-call.dynamodb", count)
 
 
 def a_state(run_id: str, moment: datetime, **proposal: Any) -> StoredState:
@@ -101,3 +87,18 @@ def test_listing_resumes_after_a_given_state(repository: DynamoDBStateRepository
         repository.insert(state)
     resumed = repository.list_run(run_id, after=states[1].list_order)
     assert [state.id for state in resumed] == [state.id for state in states[2:]]
+
+
+def test_listing_reads_a_batch_per_call_and_no_further_than_asked(
+    repository: DynamoDBStateRepository, calls: Counter[str]
+) -> None:
+    run_id = new_id()
+    states = [a_state(run_id, datetime(2026, 1, 1, 0, 0, n, tzinfo=UTC)) for n in range(7)]
+    for state in states:
+        repository.insert(state)
+    calls.clear()
+    listing = repository.list_run(run_id, batch_size=3)
+    assert [next(listing).id for _ in range(3)] == [state.id for state in states[:3]]
+    assert calls == {"Query": 1}
+    assert next(listing).id == states[3].id
+    assert calls == {"Query": 2}
