@@ -40,9 +40,10 @@ def dynalite() -> Iterator["DynamoDBClient"]:
     as the service makes its own: from `AWS_ENDPOINT_URL_DYNAMODB`, with the service's config."""
     from tests.servers import dynalite_server
 
-    with dynalite_server() as endpoint, pytest.MonkeyPatch.context() as environment:
-        environment.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
-        client = dynamodb_client.__wrapped__()
+    with dynalite_server() as endpoint:
+        with pytest.MonkeyPatch.context() as environment:  # only while the client is made
+            environment.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+            client = dynamodb_client.__wrapped__()  # a new one, not the process's cached one
         create_tables(client)
         yield client
 
