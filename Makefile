@@ -21,6 +21,12 @@ help:  ## List the targets
 	$(UV) sync --frozen
 	@touch $@
 
+# dynalite, the second DynamoDB the tests run on (package.json: a dev dependency only). No
+# install scripts: the one it has compiles a LevelDB binding that in-memory use never needs.
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	@touch $@
+
 serve: .venv/.synced  ## Serve the whole API on http://127.0.0.1:$${PORT:-4200}/api
 	$(VENV)/python -m local.serve
 
@@ -33,5 +39,5 @@ lint: .venv/.synced
 typecheck: .venv/.synced
 	$(VENV)/mypy
 
-pytest: .venv/.synced
+pytest: .venv/.synced node_modules/.installed
 	$(VENV)/pytest

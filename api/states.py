@@ -1,7 +1,6 @@
 """Turning a proposal into a stored state, and stored states into response bodies."""
 
 import os
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid5
 
@@ -68,10 +67,6 @@ def new_state(
 
 def json_response(body: str, status_code: int = 200) -> Response:
     return Response(body, status_code=status_code, media_type="application/json")
-
-
-def states_body(states: Iterable[StoredState]) -> str:
-    return "[" + ",".join(state.document for state in states) + "]"
 
 
 def orchestration_response(state: StoredState, accepted: bool) -> Response:

@@ -141,7 +141,9 @@ class DynamoDBStateRepository:
                 # Deleted or expired between the two calls: try the write again.
         raise StorageUnavailable(f"state {state.id} kept changing while it was written")
 
-    def list_run(self, run_id: str, after: str | None = None) -> Iterator[StoredState]:
+    def list_run(
+        self, run_id: str, after: str | None = None, batch_size: int | None = None
+    ) -> Iterator[StoredState]:
         run_attribute = self._table.run_id_attribute
         query: dict[str, Any] = {
             "TableName": self._name,
@@ -150,6 +152,8 @@ class DynamoDBStateRepository:
             "ExpressionAttributeNames": {"#run": run_attribute},
             "ExpressionAttributeValues": {":run": {"S": run_id}},
         }
+        if batch_size is not None:
+            query["Limit"] = batch_size
         if after is not None:
             query["ExclusiveStartKey"] = {
                 ID: {"S": after.rpartition("#")[2]},

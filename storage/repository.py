@@ -25,12 +25,17 @@ class StoredState:
 
 
 class StateTooLarge(Exception):
+    """A state over the database's item limit. `size` is None where the database refused it
+    before the service's own count did (moto, under `make serve`, cuts at 405,000 bytes)."""
+
     def __init__(self, size: int | None, limit: int) -> None:
-        measured = f" ({size:,} bytes as stored)" if size is not None else ""
+        if size is None:
+            what = f"The database refused the state as over its item limit (DynamoDB's is {limit:,}"
+        else:
+            what = f"The state is {size:,} bytes as stored, over DynamoDB's item limit ({limit:,}"
         super().__init__(
-            f"The state{measured} is over DynamoDB's item limit of {limit:,} bytes "
-            "(400 KB). Nothing was stored: keep large results elsewhere and put a "
-            "reference to them in `data`."
+            f"{what} bytes, 400 KB), so nothing was stored. Keep large results elsewhere (such "
+            "as Prefect's result storage) and put a reference to them in `data`."
         )
         self.size = size
         self.limit = limit
@@ -60,6 +65,12 @@ class StateRepository(Protocol):
         """
         ...
 
-    def list_run(self, run_id: str, after: str | None = None) -> Iterator[StoredState]:
-        """A run's live states in listing order, from just after `after` (a `list_order`)."""
+    def list_run(
+        self, run_id: str, after: str | None = None, batch_size: int | None = None
+    ) -> Iterator[StoredState]:
+        """A run's live states in listing order, from just after `after` (a `list_order`).
+
+        Lazily: each database call reads at most `batch_size` items (None: as many as one
+        call gives), and the next call is made only when the caller reads past them.
+        """
         ...

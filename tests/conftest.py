@@ -1,10 +1,12 @@
-"""Shared fixtures: moto's DynamoDB with the template's tables, and the local app over HTTP."""
+"""Shared fixtures: DynamoDB (moto and dynalite) with the template's tables, and the local app
+over HTTP."""
 
+import functools
 import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,9 +22,14 @@ for _variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"
 from fastapi.testclient import TestClient  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from api import dependencies  # noqa: E402
 from api.runs import FLOW_RUN, TASK_RUN, RunKind  # noqa: E402
 from local.tables import create_tables  # noqa: E402
-from storage.dynamodb import dynamodb_client  # noqa: E402
+from storage.dynamodb import DynamoDBStateRepository, dynamodb_client  # noqa: E402
+from storage.tables import StateTable  # noqa: E402
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 for _kind in (FLOW_RUN, TASK_RUN):  # states are kept until deleted, unless a test says otherwise
     os.environ.pop(_kind.table.retention_env_var, None)
@@ -30,13 +37,71 @@ for _kind in (FLOW_RUN, TASK_RUN):  # states are kept until deleted, unless a te
 API_VERSION_HEADER = {"X-Prefect-Api-Version": "0.8.4"}
 
 
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    """A fresh in-memory DynamoDB holding the template's two tables."""
-    with mock_aws():
-        client = dynamodb_client()
+@pytest.fixture(scope="session")
+def dynalite() -> Iterator["DynamoDBClient"]:
+    """One dynalite server for the session, holding the template's tables, and a client made
+    as the service makes its own: from `AWS_ENDPOINT_URL_DYNAMODB`, with the service's config."""
+    from tests.servers import dynalite_server
+
+    with dynalite_server() as endpoint:
+        with pytest.MonkeyPatch.context() as environment:  # only while the client is made
+            environment.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+            client = dynamodb_client.__wrapped__()  # a new one, not the process's cached one
         create_tables(client)
         yield client
+
+
+@pytest.fixture(params=["moto", "dynalite"])
+def dynamodb(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator["DynamoDBClient"]:
+    """The template's two tables on one DynamoDB implementation, serving every route and
+    Lambda handler for one test: each such test runs on both.
+
+    moto is a fresh in-memory database per test. dynalite is one server for the session
+    (tables per test would cost more than the tests); tests keep apart by fresh run ids.
+    """
+    if request.param == "moto":
+        with mock_aws():
+            client = dynamodb_client()
+            create_tables(client)
+            _serve_from(client, monkeypatch)
+            yield client
+    else:
+        client = request.getfixturevalue("dynalite")
+        _serve_from(client, monkeypatch)
+        yield client
+
+
+@pytest.fixture
+def backend(dynamodb: "DynamoDBClient", request: pytest.FixtureRequest) -> str:
+    """The DynamoDB implementation this test runs on: "moto" or "dynalite"."""
+    name: str = request.node.callspec.params["dynamodb"]
+    return name
+
+
+@pytest.fixture
+def calls(dynamodb: "DynamoDBClient") -> Iterator[Counter[str]]:
+    """DynamoDB operations made, counted by botocore's event hooks."""
+    counter: Counter[str] = Counter()
+
+    def count(model: Any, **kwargs: Any) -> None:
+        counter[model.name] += 1
+
+    dynamodb.meta.events.register("before-call.dynamodb", count)
+    yield counter
+    dynamodb.meta.events.unregister("before-call.dynamodb", count)
+
+
+def _serve_from(client: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the service's repositories (`api.dependencies.dynamodb_repository`, behind
+    every route) use `client` until the test ends."""
+
+    @functools.cache
+    def repository(table: StateTable) -> DynamoDBStateRepository:
+        return DynamoDBStateRepository(table, client)
+
+    monkeypatch.setattr(dependencies, "dynamodb_repository", repository)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 PROJECT = Path(__file__).resolve().parent.parent
+DYNALITE = PROJECT / "node_modules" / ".bin" / "dynalite"
 
 
 def free_port() -> int:
@@ -50,6 +51,44 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server this module started, by its own handle."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stderr is not None:
+        process.stderr.close()
+
+
+@contextmanager
+def dynalite_server() -> Iterator[str]:
+    """dynalite, a second DynamoDB implementation, in memory; yields its endpoint URL.
+
+    It holds to AWS where moto is lenient: it refuses a key attribute in a Query filter and
+    a GSI key of the wrong type, gives `LastEvaluatedKey` when a last page is exactly full,
+    and cuts items at AWS's 409,600 bytes. `make test` installs it with `npm ci`.
+    """
+    if not DYNALITE.exists():
+        raise RuntimeError(f"{DYNALITE} is missing: run `npm ci` (make test does)")
+    port = free_port()
+    # Tables become ACTIVE at once (the `table_exists` waiter still sees CREATING first).
+    immediate_tables = ["--createTableMs", "0", "--deleteTableMs", "0"]
+    process = subprocess.Popen(
+        [DYNALITE, "--host", "127.0.0.1", "--port", str(port), *immediate_tables],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_answering(endpoint, process)
+        yield endpoint
+    finally:
+        stop(process)
+
+
 @contextmanager
 def run_states_service(dynamodb_endpoint: str, **environment: str) -> Iterator[str]:
     """`python -m local.serve` (what `make serve` runs) against a DynamoDB endpoint;
@@ -73,11 +112,4 @@ def run_states_service(dynamodb_endpoint: str, **environment: str) -> Iterator[s
         wait_until_answering(f"{api_url}/health", process)
         yield api_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+        stop(process)

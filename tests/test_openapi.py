@@ -41,3 +41,17 @@ def test_every_route_is_documented_with_its_error_bodies(api: TestClient) -> Non
                 assert "404" in responses
             if path.endswith("set_state"):
                 assert {"200", "201", "413", "503"} <= set(responses)
+
+
+def test_the_list_routes_document_paging(api: TestClient) -> None:
+    document: dict[str, Any] = api.get("/openapi.json").json()
+    for path in ("/api/flow_run_states/", "/api/task_run_states/"):
+        operation = document["paths"][path]["get"]
+        limit, cursor = (
+            next(parameter for parameter in operation["parameters"] if parameter["name"] == name)
+            for name in ("limit", "cursor")
+        )
+        assert limit["schema"]["anyOf"][0] == {"type": "integer", "minimum": 1, "maximum": 1000}
+        assert (limit["required"], cursor["required"]) == (False, False)
+        assert "X-Next-Cursor" in operation["responses"]["200"]["headers"]
+        assert "6 MB" in operation["responses"]["413"]["description"]

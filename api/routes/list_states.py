@@ -1,4 +1,4 @@
-"""GET {states_path}/?{run_id_field}=...: a run's states, oldest first."""
+"""GET {states_path}/?{run_id_field}=...: a run's states, oldest first, whole or in pages."""
 
 from typing import Annotated
 from uuid import UUID
@@ -9,9 +9,17 @@ from fastapi.routing import APIRouter
 from api.app import ServiceRoute
 from api.dependencies import repository_for
 from api.openapi import error_responses
+from api.paging import (
+    MAX_LIMIT,
+    NEXT_CURSOR_HEADER,
+    TOO_LARGE_BODY,
+    cursor_for,
+    position_of,
+    take_page,
+)
 from api.runs import RunKind
-from api.schemas import State
-from api.states import json_response, states_body
+from api.schemas import ExceptionBody, State
+from api.states import json_response
 from storage.repository import StateRepository
 
 
@@ -22,14 +30,61 @@ def list_states_router(kind: RunKind) -> APIRouter:
     async def list_states(
         run_id: Annotated[UUID, Query(alias=kind.run_id_field, description=f"The {kind.noun} id")],
         repository: Repository,
+        limit: Annotated[
+            int | None,
+            Query(
+                ge=1,
+                le=MAX_LIMIT,
+                description="Page through the states: at most this many per response. "
+                "Without it or `cursor`, the whole list (a 413 where it passes 6 MB).",
+            ),
+        ] = None,
+        cursor: Annotated[
+            str | None,
+            Query(
+                description=f"The {NEXT_CURSOR_HEADER} header of the previous page: the next "
+                f"page starts after it (at most `limit` states, {MAX_LIMIT} without it)."
+            ),
+        ] = None,
     ) -> Response:
-        return json_response(states_body(repository.list_run(str(run_id))))
+        after = None if cursor is None else position_of(cursor, kind, run_id)
+        paged = limit is not None or cursor is not None
+        page_size = (limit or MAX_LIMIT) if paged else None
+        # One state more than the page, to know whether another page follows.
+        batch_size = None if page_size is None else page_size + 1
+        page = take_page(repository.list_run(str(run_id), after, batch_size), page_size)
+        if page.resume_after is None:
+            return json_response(page.body)
+        if not paged:
+            return json_response(TOO_LARGE_BODY, 413)
+        response = json_response(page.body)
+        response.headers[NEXT_CURSOR_HEADER] = cursor_for(kind, run_id, page.resume_after)
+        return response
 
     router.add_api_route(
         kind.states_path + "/",
         list_states,
         methods=["GET"],
-        responses={200: {"model": list[State]}, **error_responses()},
+        responses={
+            200: {
+                "model": list[State],
+                "description": "The run's states, oldest first: all of them, or one page",
+                "headers": {
+                    NEXT_CURSOR_HEADER: {
+                        "description": "With `limit` or `cursor`: present when another page "
+                        "follows, as the `cursor` that asks for it. A page may hold fewer "
+                        "states than `limit`; only its absence means the last page.",
+                        "schema": {"type": "string"},
+                    }
+                },
+            },
+            **error_responses(),
+            413: {
+                "model": ExceptionBody,
+                "description": "Without `limit` or `cursor`: the whole list would pass "
+                "Lambda's 6 MB response limit; page with `limit`",
+            },
+        },
         summary=f"List a {kind.noun}'s states",
     )
     # The same route without the slash, answered directly rather than redirected.
