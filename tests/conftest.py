@@ -105,19 +105,6 @@ def _serve_from(client: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> No
 
 
 @pytest.fixture
-def calls(dynamodb: Any) -> Iterator[Counter[str]]:
-    """DynamoDB operations made, counted by botocore's event hooks."""
-    counter: Counter[str] = Counter()
-
-    def count(model: Any, **kwargs: Any) -> None:
-        counter[model.name] += 1
-
-    dynamodb.meta.events.register("before-call.dynamodb", count)
-    yield counter
-    dynamodb.meta.events.unregister("before-call.dynamodb", count)
-
-
-@pytest.fixture
 def api(dynamodb: Any) -> Iterator[TestClient]:
     """The local app (every route) over HTTP, sending the header Prefect's client sends."""
     from local.app import app
