@@ -9,7 +9,14 @@ export UV_NO_PROGRESS := 1
 UV := $(or $(shell command -v uv 2>/dev/null),.tools/bin/uv)
 VENV := .venv/bin
 
-.PHONY: help serve test lint typecheck pytest
+# The AWS SAM CLI, in a venv of its own (it pins older boto3 and pydantic than the service's).
+# SAM_ENV: no telemetry, and a region, which sam needs even offline.
+SAM_CLI_VERSION := 1.170.0
+SAM := .tools/sam/bin/sam
+SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
+BUILD_DIR ?= .aws-sam/build
+
+.PHONY: help serve test lint typecheck check pytest build invoke requirements
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,7 +37,7 @@ node_modules/.installed: package.json package-lock.json
 serve: .venv/.synced  ## Serve the whole API on http://127.0.0.1:$${PORT:-4200}/api
 	$(VENV)/python -m local.serve
 
-test: lint typecheck pytest  ## Run every check and test
+test: lint typecheck check pytest  ## Run every check and test (the tests run sam build)
 
 lint: .venv/.synced
 	$(VENV)/ruff check .
@@ -39,5 +46,38 @@ lint: .venv/.synced
 typecheck: .venv/.synced
 	$(VENV)/mypy
 
-pytest: .venv/.synced node_modules/.installed
+pytest: .venv/.synced node_modules/.installed $(SAM)
 	$(VENV)/pytest
+
+check: $(SAM)  ## Lint template.yaml (sam validate --lint)
+	$(SAM_ENV) $(SAM) validate --lint
+
+build: $(SAM)  ## sam build: the functions and their dependencies layer (into .aws-sam/build)
+	$(SAM_ENV) $(SAM) build --build-dir $(BUILD_DIR)
+
+invoke: .venv/.synced  ## Run FUNCTION (a logical id) on EVENT (a file) as `sam local invoke` would
+	@$(VENV)/python -m local.invoke $(FUNCTION) $(EVENT)  # stdout: the response alone
+
+requirements: | $(UV)  ## Write requirements.txt (the layer's dependencies) from uv.lock
+	$(UV) export --frozen --no-dev --no-hashes --quiet --output-file requirements.txt
+
+$(SAM): | $(UV)
+	$(UV) venv --quiet .tools/sam
+	$(UV) pip install --quiet --python .tools/sam/bin/python aws-sam-cli==$(SAM_CLI_VERSION)
+
+# What `sam build` runs for each function and the layer (BuildMethod: makefile in template.yaml),
+# in the project itself (samconfig.toml: build_in_source), with ARTIFACTS_DIR set.
+# Bytecode is for the runtime's Python (3.12) and checked by hash, not by the source's mtime,
+# which Lambda's zip does not keep to the second: a stale check would recompile at every cold start.
+COMPILE := $(PYTHON_FOR_UV) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12) and "needs Python 3.12")' \
+	&& $(PYTHON_FOR_UV) -m compileall -q --invalidation-mode unchecked-hash
+
+build-%Function:
+	tar --create --exclude=__pycache__ api storage handlers | tar --extract -C "$(ARTIFACTS_DIR)"
+	$(COMPILE) "$(ARTIFACTS_DIR)"
+
+# aarch64 wheels for the template's arm64 functions; Lambda's Python 3.12 runs on glibc 2.34.
+build-DependenciesLayer: | $(UV)
+	$(UV) pip install --quiet --requirement requirements.txt --target "$(ARTIFACTS_DIR)/python" \
+		--python-version 3.12 --python-platform aarch64-manylinux_2_34 --only-binary :all:
+	$(COMPILE) "$(ARTIFACTS_DIR)/python"

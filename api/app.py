@@ -19,11 +19,12 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Authenticator, authenticator_from_environment
+from api.request_log import SERVICE_LOGGER, RequestLog, configure_logging
 from api.route_table import UNAUTHENTICATED_PATHS, UNVERSIONED_PATHS, allowed_methods
 from api.strict_json import parse_strict_json
 from storage.repository import StateTooLarge, StorageMisconfigured, StorageUnavailable
 
-logger = logging.getLogger("prefect_run_states")
+logger = logging.getLogger(SERVICE_LOGGER)
 
 MINIMUM_API_VERSION = (0, 8, 0)
 RETRY_AFTER_SECONDS = "1"
@@ -239,6 +240,8 @@ def build_app(
         ungated_paths=docs_paths,
     )
     app.add_middleware(ErrorBoundary)
+    app.add_middleware(RequestLog)  # outermost: it logs the 500 the boundary answers
+    configure_logging()
     return app
 
 

@@ -5,32 +5,17 @@ names another; either way, missing tables are created from `template.yaml`.
 """
 
 import os
-from contextlib import ExitStack
 
 import uvicorn
 
-# Every local setting needs a region and credentials, even when they are dummies.
-for variable, value in {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-}.items():
-    os.environ.setdefault(variable, value)
+from local.database import local_dynamodb
 
 
 def main() -> None:
     port = int(os.environ.get("PORT") or 4200)
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
-    with ExitStack() as stack:
-        if endpoint is None:
-            from moto import mock_aws
-
-            stack.enter_context(mock_aws())
+    with local_dynamodb() as endpoint:
         from local.app import app
-        from local.tables import create_tables
-        from storage.dynamodb import dynamodb_client
 
-        create_tables(dynamodb_client())
         database = endpoint or "an in-memory DynamoDB (moto); states last until it stops"
         print(f"DynamoDB: {database}")
         print(f"PREFECT_API_URL=http://127.0.0.1:{port}/api")

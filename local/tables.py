@@ -49,16 +49,22 @@ def load_template() -> dict[str, Any]:
     return template
 
 
-def table_definition(table: StateTable) -> dict[str, Any]:
-    """The template's table resource whose index is `table`'s."""
-    for resource in load_template()["Resources"].values():
+def table_logical_id(table: StateTable) -> str:
+    """The logical id of the template's table resource whose index is `table`'s."""
+    resources: dict[str, Any] = load_template()["Resources"]
+    for logical_id, resource in resources.items():
         properties = resource.get("Properties", {})
         if resource["Type"] == "AWS::DynamoDB::Table" and any(
             index["IndexName"] == table.index_name
             for index in properties.get("GlobalSecondaryIndexes", ())
         ):
-            return dict(properties)
+            return logical_id
     raise LookupError(f"template.yaml defines no table with the index {table.index_name}")
+
+
+def table_definition(table: StateTable) -> dict[str, Any]:
+    """The properties of the template's table resource whose index is `table`'s."""
+    return dict(load_template()["Resources"][table_logical_id(table)]["Properties"])
 
 
 def create_tables(

@@ -98,6 +98,8 @@ def run_states_service(dynamodb_endpoint: str, **environment: str) -> Iterator[s
         **os.environ,
         "PORT": str(port),
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+        # Its stderr is a pipe nobody reads while it runs: a line per request would fill it.
+        "LOG_LEVEL": "WARNING",
         **environment,
     }
     process = subprocess.Popen(

@@ -1,0 +1,101 @@
+"""`make invoke FUNCTION=<logical id> EVENT=<file>`: one function of `template.yaml` on one
+event, as `sam local invoke` runs it, without a container.
+
+The handler is the one the template names; the environment is the template's (Globals, then
+the function's own), with parameters at their defaults and each table's name resolved to the
+local table. A variable already set wins, as with `sam local invoke --env-vars`. DynamoDB is
+moto's in memory (the template's tables, empty at each call) unless AWS_ENDPOINT_URL_DYNAMODB
+(or AWS_ENDPOINT_URL) names one. The Lambda response goes to stdout as JSON, logs to stderr.
+"""
+
+import argparse
+import importlib
+import json
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local.database import local_dynamodb
+from local.tables import load_template, table_logical_id
+from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES
+
+FUNCTION_TYPE = "AWS::Serverless::Function"
+
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    """What the service reads of Lambda's context object (the request id, for its logs)."""
+
+    function_name: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def function_ids() -> list[str]:
+    return [
+        logical_id
+        for logical_id, resource in load_template()["Resources"].items()
+        if resource["Type"] == FUNCTION_TYPE
+    ]
+
+
+def function_properties(logical_id: str) -> dict[str, Any]:
+    resource = load_template()["Resources"][logical_id]
+    if resource["Type"] != FUNCTION_TYPE:
+        raise LookupError(f"{logical_id} is a {resource['Type']}, not a function")
+    properties: dict[str, Any] = resource["Properties"]
+    return properties
+
+
+def function_handler(logical_id: str) -> LambdaHandler:
+    """The callable the function's `Handler` (`module.attribute`) names, imported."""
+    module, _, attribute = function_properties(logical_id)["Handler"].rpartition(".")
+    handler: LambdaHandler = getattr(importlib.import_module(module), attribute)
+    return handler
+
+
+def _local_value(value: Any) -> str:
+    """A template value as the local run sees it: a table's name, a parameter's default."""
+    if isinstance(value, str):
+        return value
+    template = load_template()
+    name = value.get("Ref") if isinstance(value, dict) else None
+    local_tables = {
+        table_logical_id(table): table.default_name for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
+    }
+    if name in local_tables:
+        return local_tables[name]
+    if name in template.get("Parameters", {}):
+        return str(template["Parameters"][name].get("Default", ""))
+    raise ValueError(f"no local value for {value!r} in template.yaml")
+
+
+def function_environment(logical_id: str) -> dict[str, str]:
+    """The function's environment variables as the template sets them, resolved locally."""
+    global_variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    own_variables = function_properties(logical_id).get("Environment", {}).get("Variables", {})
+    return {
+        name: _local_value(value) for name, value in {**global_variables, **own_variables}.items()
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("function", choices=function_ids(), metavar="FUNCTION")
+    parser.add_argument("event", type=Path, metavar="EVENT")
+    arguments = parser.parse_args()
+    for name, value in function_environment(arguments.function).items():
+        os.environ.setdefault(name, value)
+    event = json.loads(arguments.event.read_text())
+    with local_dynamodb():
+        handler = function_handler(arguments.function)
+        response = handler(event, LocalContext(function_name=arguments.function))
+    print(json.dumps(response))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""What the tests read from `template.yaml`: each function's routes, and what a route does."""
+
+from enum import StrEnum
+
+from api.runs import FLOW_RUN, TASK_RUN, RunKind
+from local.invoke import function_ids, function_properties
+from local.tables import load_template
+
+DEFAULT_ROUTE = "$default"
+
+
+class Operation(StrEnum):
+    READ = "read"
+    LIST = "list"
+    DELETE = "delete"
+    SET_STATE = "set_state"
+
+
+def route_keys(logical_id: str) -> set[str]:
+    """API Gateway's keys ("GET /api/health", or "$default") of a function's HttpApi events."""
+    keys = set()
+    for event in function_properties(logical_id).get("Events", {}).values():
+        assert event["Type"] == "HttpApi"
+        properties = event["Properties"]
+        if "Path" in properties or "Method" in properties:
+            keys.add(f"{properties['Method']} {properties['Path']}")
+        else:
+            keys.add(DEFAULT_ROUTE)
+    return keys
+
+
+def all_route_keys() -> set[str]:
+    return {key for logical_id in function_ids() for key in route_keys(logical_id)}
+
+
+def state_route(route_key: str) -> tuple[RunKind, Operation] | None:
+    """The kind of run and the operation a route key serves, None for the other routes."""
+    for kind in (FLOW_RUN, TASK_RUN):
+        operations = {
+            f"GET {kind.state_path}": Operation.READ,
+            f"GET {kind.states_path}": Operation.LIST,
+            f"DELETE {kind.state_path}": Operation.DELETE,
+            f"POST {kind.set_state_path}": Operation.SET_STATE,
+        }
+        if route_key in operations:
+            return kind, operations[route_key]
+    return None
+
+
+def the_http_api() -> str:
+    """The logical id of the template's one HTTP API."""
+    (api,) = (
+        logical_id
+        for logical_id, resource in load_template()["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::HttpApi"
+    )
+    return api

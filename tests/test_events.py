@@ -1,0 +1,178 @@
+"""events/: one HTTP API (payload 2.0) event per function of template.yaml, each answered
+through the handler the template names as the contract says; and `make invoke` on them."""
+
+import json
+import os
+import re
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import pytest
+
+from api import dependencies
+from api.runs import FLOW_RUN, TASK_RUN, RunKind
+from local.invoke import LocalContext, function_handler, function_ids
+from tests.template import DEFAULT_ROUTE, Operation, all_route_keys, route_keys, state_route
+
+PROJECT = Path(__file__).resolve().parent.parent
+EVENTS = PROJECT / "events"
+
+
+def event_of(logical_id: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{logical_id}.json").read_text())
+    return event
+
+
+def invoke(logical_id: str, event: dict[str, Any]) -> tuple[int, Any]:
+    """The function's status and JSON body (None when empty) for an event."""
+    response = function_handler(logical_id)(event, LocalContext(function_name=logical_id))
+    return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+
+
+def _route_pattern(route_key: str) -> re.Pattern[str]:
+    """How API Gateway matches a route key; a trailing "/" reaches the unslashed route."""
+    method, path = route_key.split(" ", 1)
+    return re.compile(f"{method} " + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "/?")
+
+
+def test_every_function_has_one_event_and_every_event_a_function() -> None:
+    assert {path.stem for path in EVENTS.glob("*.json")} == set(function_ids())
+
+
+@pytest.mark.parametrize("logical_id", function_ids())
+def test_an_event_is_shaped_for_its_route(logical_id: str) -> None:
+    event = event_of(logical_id)
+    http = event["requestContext"]["http"]
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == event["requestContext"]["routeKey"]
+    assert event["rawPath"] == http["path"]
+    assert dict(parse_qsl(event["rawQueryString"])) == event.get("queryStringParameters", {})
+    assert event["isBase64Encoded"] is False
+    if "body" in event:
+        json.loads(event["body"])
+    request = f"{http['method']} {event['rawPath']}"
+    if event["routeKey"] == DEFAULT_ROUTE:  # what API Gateway sends when no route matches
+        assert route_keys(logical_id) == {DEFAULT_ROUTE}
+        for key in all_route_keys() - {DEFAULT_ROUTE}:
+            assert not _route_pattern(key).fullmatch(request)
+    else:
+        assert event["routeKey"] in route_keys(logical_id)
+        assert _route_pattern(event["routeKey"]).fullmatch(request)
+        path_template = event["routeKey"].split(" ", 1)[1]
+        parameters = event.get("pathParameters", {})
+        assert set(parameters) == set(re.findall(r"\{(\w+)\}", path_template))
+        assert event["rawPath"].rstrip("/") == path_template.format(**parameters)
+
+
+def _set_state_function(kind: RunKind) -> str:
+    (logical_id,) = (
+        logical_id
+        for logical_id in function_ids()
+        if route_keys(logical_id) == {f"POST {kind.set_state_path}"}
+    )
+    return logical_id
+
+
+def _event_state_id(kind: RunKind) -> str:
+    """The id of the state the kind's set_state event proposes (its transition id makes it
+    predictable), which the read, list and delete events name."""
+    event = event_of(_set_state_function(kind))
+    transition_id = json.loads(event["body"])["state"]["state_details"]["transition_id"]
+    return str(uuid.uuid5(uuid.UUID(event["pathParameters"]["id"]), transition_id))
+
+
+@pytest.fixture
+def without_event_states(dynamodb: Any) -> None:
+    """Each test starts without the events' states: dynalite is one database per session."""
+    for kind in (FLOW_RUN, TASK_RUN):
+        dependencies.dynamodb_repository(kind.table).delete(_event_state_id(kind))
+
+
+def _stored_state(kind: RunKind) -> dict[str, Any]:
+    """Writes the state the kind's set_state event proposes; the read, list and delete events
+    name that state and its run (a transition id makes its id predictable)."""
+    status, body = invoke(_set_state_function(kind), event_of(_set_state_function(kind)))
+    assert status == 201
+    state: dict[str, Any] = body["state"]
+    return state
+
+
+@pytest.mark.parametrize("logical_id", function_ids())
+def test_every_function_answers_its_event_as_the_contract_says(
+    without_event_states: None, logical_id: str
+) -> None:
+    event = event_of(logical_id)
+    (route_key,) = route_keys(logical_id) & {event["routeKey"]}
+    served = state_route(route_key)
+    if route_key == DEFAULT_ROUTE:
+        response = function_handler(logical_id)(event, LocalContext(function_name=logical_id))
+        assert response["statusCode"] == 405
+        assert response["headers"]["allow"] == "GET, DELETE"
+        assert json.loads(response["body"]) == {"detail": "Method Not Allowed"}
+    elif served is None:
+        assert invoke(logical_id, event) == (200, True)  # /api/health
+    else:
+        kind, operation = served
+        if operation is Operation.SET_STATE:
+            status, body = invoke(logical_id, event)
+            proposal = json.loads(event["body"])["state"]
+            run_id = event["pathParameters"]["id"]
+            assert (status, body["status"]) == (201, "ACCEPT")
+            assert body["state"]["id"] == _event_state_id(kind)
+            assert body["state"]["type"] == proposal["type"]
+            assert body["state"]["state_details"][kind.run_id_field] == run_id
+            assert invoke(logical_id, event)[1]["status"] == "REJECT"  # a retry
+        else:
+            state = _stored_state(kind)
+            expected = {
+                Operation.READ: (200, state),
+                Operation.LIST: (200, [state]),
+                Operation.DELETE: (204, None),
+            }[operation]
+            assert invoke(logical_id, event) == expected
+
+
+def make_invoke(logical_id: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            "make",
+            "--silent",
+            "--no-print-directory",
+            "invoke",
+            f"FUNCTION={logical_id}",
+            f"EVENT=events/{logical_id}.json",
+        ],
+        cwd=PROJECT,
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def test_make_invoke_prints_the_lambda_response_and_logs_the_request() -> None:
+    result = make_invoke("SetTaskRunStateFunction")
+    response = json.loads(result.stdout)
+    assert response["statusCode"] == 201
+    assert json.loads(response["body"])["status"] == "ACCEPT"
+    (log_line,) = result.stderr.splitlines()
+    log = json.loads(log_line)
+    assert uuid.UUID(log["request_id"])
+    assert (log["method"], log["route"], log["status"]) == (
+        "POST",
+        "/api/task_runs/{id}/set_state",
+        201,
+    )
+
+
+def test_make_invoke_on_a_dynamodb_endpoint_keeps_the_states(moto_endpoint: str) -> None:
+    on_moto_server = {"AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint, "LOG_LEVEL": "WARNING"}
+    written = make_invoke("SetFlowRunStateFunction", **on_moto_server)
+    read = make_invoke("ReadFlowRunStateFunction", **on_moto_server)
+    response = json.loads(read.stdout)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == json.loads(json.loads(written.stdout)["body"])["state"]
+    assert written.stderr == read.stderr == ""  # LOG_LEVEL=WARNING: no line for a 2xx

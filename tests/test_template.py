@@ -1,0 +1,348 @@
+"""template.yaml: what `sam validate --lint` cannot check (cfn-lint no longer expands SAM
+resources), and what the deployed service promises: its routes, least privilege, safe data."""
+
+import ast
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute, APIRouter
+from starlette.routing import BaseRoute
+
+from api.route_table import ROUTES
+from api.runs import FLOW_RUN, TASK_RUN
+from local.invoke import function_handler, function_ids, function_properties
+from local.tables import load_template, table_logical_id
+from storage.tables import FLOW_RUN_STATES, ID, LIST_ORDER, TASK_RUN_STATES, StateTable
+from tests.template import (
+    DEFAULT_ROUTE,
+    Operation,
+    all_route_keys,
+    route_keys,
+    state_route,
+    the_http_api,
+)
+
+PROJECT = Path(__file__).resolve().parent.parent
+TABLES = (FLOW_RUN_STATES, TASK_RUN_STATES)
+PSEUDO_PARAMETERS = frozenset(
+    {
+        "AWS::AccountId",
+        "AWS::NoValue",
+        "AWS::NotificationARNs",
+        "AWS::Partition",
+        "AWS::Region",
+        "AWS::StackId",
+        "AWS::StackName",
+        "AWS::URLSuffix",
+    }
+)
+_SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]+)\}")  # ${Name} or ${Name.Attribute}, not ${!literal}
+
+
+# --- references ------------------------------------------------------------------------
+
+
+def references(node: Any) -> Iterator[str]:
+    """Every resource, parameter or pseudo-parameter a Ref, GetAtt or Sub in `node` names."""
+    if isinstance(node, list):
+        for item in node:
+            yield from references(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref":
+                yield value
+            elif key == "Fn::GetAtt":
+                yield value[0]
+            elif key == "Fn::Sub":
+                text, variables = (value, {}) if isinstance(value, str) else value
+                for name in _SUB_VARIABLE.findall(text):
+                    if name not in variables:
+                        yield name.split(".")[0]
+                yield from references(variables)
+            else:
+                yield from references(value)
+
+
+def conditions_used(node: Any) -> Iterator[str]:
+    if isinstance(node, list):
+        for item in node:
+            yield from conditions_used(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Fn::If":
+                yield value[0]
+            elif key == "Condition" and isinstance(value, str):
+                yield value
+            yield from conditions_used(value)
+
+
+def unknown_names(template: dict[str, Any]) -> set[str]:
+    known = set(template["Resources"]) | set(template.get("Parameters", {})) | PSEUDO_PARAMETERS
+    return (set(references(template)) - known) | (
+        set(conditions_used(template)) - set(template.get("Conditions", {}))
+    )
+
+
+def test_every_reference_names_something_that_exists() -> None:
+    assert unknown_names(load_template()) == set()
+
+
+@pytest.mark.parametrize(
+    ("misspelled", "unknown"),
+    [
+        ({"Ref": "FlowRunStateTable"}, "FlowRunStateTable"),
+        ({"Fn::GetAtt": ["FlowRunStateTable", "Arn"]}, "FlowRunStateTable"),
+        ({"Fn::Sub": "${FlowRunStateTable.Arn}/index/by-flow-run"}, "FlowRunStateTable"),
+        ({"Fn::Sub": ["${T}/index", {"T": {"Ref": "FlowRunStateTable"}}]}, "FlowRunStateTable"),
+        ({"Fn::If": ["HasAlarmTopc", "a", "b"]}, "HasAlarmTopc"),
+    ],
+)
+def test_a_misspelled_reference_inside_a_function_is_caught(misspelled: Any, unknown: str) -> None:
+    function = {"Type": "AWS::Serverless::Function", "Properties": {"X": misspelled}}
+    assert unknown_names({"Resources": {"F": function}}) == {unknown}
+
+
+def test_sub_literals_and_local_variables_are_no_references() -> None:
+    sub = {"Fn::Sub": ["${!Literal} ${Local} ${AWS::Region}", {"Local": "x"}]}
+    assert unknown_names({"Resources": {"F": {"Properties": {"X": sub}}}}) == set()
+
+
+# --- functions and routes --------------------------------------------------------------
+
+
+def test_every_function_runs_on_a_current_python_on_arm64() -> None:
+    template = load_template()
+    settings = template["Globals"]["Function"]
+    version = re.fullmatch(r"python3\.(\d+)", settings["Runtime"])
+    assert version is not None
+    assert int(version.group(1)) >= 12
+    assert settings["Architectures"] == ["arm64"]
+    for logical_id in function_ids():  # the Globals hold for every function
+        assert {"Runtime", "Architectures"}.isdisjoint(function_properties(logical_id))
+    (layer,) = (r for r in template["Resources"].values() if r["Type"].endswith("LayerVersion"))
+    assert layer["Properties"]["CompatibleRuntimes"] == [settings["Runtime"]]
+    assert layer["Properties"]["CompatibleArchitectures"] == settings["Architectures"]
+
+
+def test_every_function_receives_the_table_names_and_the_log_level() -> None:
+    template = load_template()
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    for table in TABLES:
+        assert variables[table.env_var] == {"Ref": table_logical_id(table)}
+    assert variables["LOG_LEVEL"] == {"Ref": "LogLevel"}
+
+
+@pytest.mark.parametrize("logical_id", function_ids())
+def test_every_handler_resolves_to_a_callable(logical_id: str) -> None:
+    assert callable(function_handler(logical_id))
+
+
+def served_routes(routes: Iterable[BaseRoute]) -> Iterator[str]:
+    """The route keys of an app's API routes (its docs are no APIRoute)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield from (f"{method} {route.path}" for method in route.methods)
+        elif isinstance(router := getattr(route, "original_router", None), APIRouter):
+            yield from served_routes(router.routes)  # an included router, as FastAPI keeps it
+
+
+def test_the_template_routes_are_the_routes_the_local_app_serves() -> None:
+    from local.app import app
+
+    served = set(served_routes(app.routes))
+    # An HTTP API route path cannot end in "/": API Gateway sends the slashed list path to
+    # the unslashed route, and the function answers both spellings.
+    for kind in (FLOW_RUN, TASK_RUN):
+        assert {f"GET {kind.states_path}", f"GET {kind.states_path}/"} <= served
+    assert {key.rstrip("/") for key in served} == all_route_keys() - {DEFAULT_ROUTE}
+    in_route_table = {f"{method} {path}" for path, methods in ROUTES.items() for method in methods}
+    assert {key.rstrip("/") for key in in_route_table} == all_route_keys() - {DEFAULT_ROUTE}
+
+
+def test_one_function_takes_every_unmatched_request() -> None:
+    defaults = [
+        logical_id for logical_id in function_ids() if DEFAULT_ROUTE in route_keys(logical_id)
+    ]
+    assert len(defaults) == 1
+    assert route_keys(defaults[0]) == {DEFAULT_ROUTE}
+
+
+def test_every_route_is_on_the_one_http_api() -> None:
+    for logical_id in function_ids():
+        for event in function_properties(logical_id)["Events"].values():
+            assert event["Properties"]["ApiId"] == {"Ref": the_http_api()}
+
+
+def _module_file(module: str) -> Path | None:
+    path = PROJECT.joinpath(*module.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def project_imports(module: str) -> set[str]:
+    """Every project module that importing `module` imports, itself and packages included."""
+    seen: set[str] = set()
+    pending = [module]
+    while pending:
+        name = pending.pop()
+        parts = name.split(".")
+        for prefix in (".".join(parts[:end]) for end in range(1, len(parts) + 1)):
+            file = _module_file(prefix)
+            if file is None or prefix in seen:
+                continue
+            seen.add(prefix)
+            for node in ast.walk(ast.parse(file.read_text())):
+                if isinstance(node, ast.Import):
+                    pending.extend(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    pending.append(node.module)
+                    pending.extend(f"{node.module}.{alias.name}" for alias in node.names)
+    return seen
+
+
+def test_the_import_graph_sees_indirect_imports() -> None:
+    assert {"api.routes.read_state", "storage.dynamodb", "storage.tables"} <= project_imports(
+        "handlers.read_flow_run_state"
+    )
+
+
+@pytest.mark.parametrize("logical_id", function_ids())
+def test_no_function_imports_another_endpoints_module(logical_id: str) -> None:
+    own = function_properties(logical_id)["Handler"].rpartition(".")[0]
+    imported = project_imports(own)
+    endpoints = {name for name in imported if name.startswith(("handlers.", "api.routes."))}
+    handlers = {name for name in endpoints if name.startswith("handlers.")}
+    assert handlers == {own}
+    assert len(endpoints - handlers) <= 1, "a function builds on one route module at most"
+
+
+# --- least privilege -------------------------------------------------------------------
+
+
+def granted_access(logical_id: str) -> set[tuple[str, str]]:
+    """(action, resource) pairs the function's policies allow, each written as a string."""
+    granted = set()
+    for policy in function_properties(logical_id).get("Policies", []):
+        assert set(policy) == {"Statement"}, "inline statements only: no managed policies"
+        for statement in policy["Statement"]:
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"]
+            for action in [actions] if isinstance(actions, str) else actions:
+                granted.add((action, repr(statement["Resource"])))
+    return granted
+
+
+def needed_access(logical_id: str) -> set[tuple[str, str]]:
+    needed = set()
+    for key in route_keys(logical_id):
+        served = state_route(key)
+        if served is None:
+            continue
+        kind, operation = served
+        table = table_logical_id(kind.table)
+        table_arn = {"Fn::GetAtt": [table, "Arn"]}
+        index_arn = {"Fn::Sub": f"${{{table}.Arn}}/index/{kind.table.index_name}"}
+        action, resource = {
+            Operation.READ: ("dynamodb:GetItem", table_arn),
+            Operation.LIST: ("dynamodb:Query", index_arn),
+            Operation.DELETE: ("dynamodb:DeleteItem", table_arn),
+            # A retry's failed conditional write returns the stored item: no GetItem.
+            Operation.SET_STATE: ("dynamodb:PutItem", table_arn),
+        }[operation]
+        needed.add((action, repr(resource)))
+    return needed
+
+
+@pytest.mark.parametrize("logical_id", function_ids())
+def test_each_function_may_do_only_what_its_route_needs(logical_id: str) -> None:
+    assert granted_access(logical_id) == needed_access(logical_id)
+
+
+def test_no_policy_has_a_wildcard() -> None:
+    for logical_id in function_ids():
+        for action, resource in granted_access(logical_id):
+            assert "*" not in action
+            assert "*" not in resource
+
+
+# --- data safety and the tables the tests use ------------------------------------------
+
+
+def _table_resource(table: StateTable) -> dict[str, Any]:
+    resource: dict[str, Any] = load_template()["Resources"][table_logical_id(table)]
+    return resource
+
+
+def test_the_template_has_exactly_the_two_state_tables() -> None:
+    tables = {
+        logical_id
+        for logical_id, resource in load_template()["Resources"].items()
+        if resource["Type"] == "AWS::DynamoDB::Table"
+    }
+    assert tables == {table_logical_id(table) for table in TABLES}
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda table: table.default_name)
+def test_a_table_outlives_its_stack_and_can_be_restored(table: StateTable) -> None:
+    resource = _table_resource(table)
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+    properties = resource["Properties"]
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["DeletionProtectionEnabled"] is True
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda table: table.default_name)
+def test_a_table_has_the_contracts_keys(table: StateTable) -> None:
+    properties = _table_resource(table)["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["KeySchema"] == [{"AttributeName": ID, "KeyType": "HASH"}]
+    assert properties["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": table.index_name,
+            "KeySchema": [
+                {"AttributeName": table.run_id_attribute, "KeyType": "HASH"},
+                {"AttributeName": LIST_ORDER, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda table: table.default_name)
+def test_the_tests_tables_are_the_templates(dynamodb: Any, table: StateTable) -> None:
+    deployed = _table_resource(table)["Properties"]
+    tested = dynamodb.describe_table(TableName=table.name)["Table"]
+    assert tested["KeySchema"] == deployed["KeySchema"]
+    assert sorted(tested["AttributeDefinitions"], key=str) == sorted(
+        deployed["AttributeDefinitions"], key=str
+    )
+    assert tested["BillingModeSummary"]["BillingMode"] == deployed["BillingMode"]
+    assert [
+        {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}
+        for index in tested["GlobalSecondaryIndexes"]
+    ] == deployed["GlobalSecondaryIndexes"]
+
+
+# --- the bundle's dependencies ---------------------------------------------------------
+
+
+def test_requirements_txt_is_the_lock_exported(tmp_path: Path) -> None:
+    """requirements.txt (what the layer installs) records the command that wrote it: rerun on
+    the current pyproject.toml and uv.lock, it must give the same file. `make requirements`
+    writes it anew."""
+    committed = (PROJECT / "requirements.txt").read_text()
+    command = committed.splitlines()[1].removeprefix("#").split()
+    assert command[:2] == ["uv", "export"]
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(PROJECT / name, tmp_path)
+    uv = shutil.which("uv") or str(PROJECT / ".tools/bin/uv")
+    subprocess.run([uv, *command[1:], "--quiet"], cwd=tmp_path, check=True)
+    assert (tmp_path / "requirements.txt").read_text() == committed
