@@ -13,7 +13,13 @@ for _variable, _value in {
     "AWS_SECRET_ACCESS_KEY": "testing",
 }.items():
     os.environ[_variable] = _value
-for _variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+for _variable in (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_PROFILE",
+    "PREFECT_SERVER_API_AUTH_STRING",
+    "PREFECT_SERVER_API_AUTH_STRING_ARN",
+):
     os.environ.pop(_variable, None)
 
 from fastapi.testclient import TestClient  # noqa: E402
