@@ -4,6 +4,7 @@ GET /api/health; and, deployed, the auth string read from Secrets Manager or SSM
 import base64
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from api.routes import client
 from api.routes.read_state import read_state_router
 from api.runs import FLOW_RUN, RunKind
 from local.app import local_app
+from local.tables import load_template
 from tests.conftest import API_VERSION_HEADER, new_id
 from tests.lambda_events import http_api_event
 
@@ -314,3 +316,51 @@ def test_the_auth_string_is_never_logged(
     assert any(record.name.startswith("botocore") for record in caplog.records)
     assert arn in caplog.text
     assert secret.removeprefix("admin:") not in caplog.text
+
+
+# --- the template ----------------------------------------------------------------------
+
+
+def test_the_template_names_where_the_auth_string_is_and_lets_each_function_read_it() -> None:
+    template = load_template()
+    parameter = template["Parameters"]["ApiAuthStringArn"]
+    assert parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    for arn in (
+        "",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prefect/auth-AbCdEf",
+        "arn:aws:ssm:eu-west-1:123456789012:parameter/prefect/auth",
+        "arn:aws-us-gov:ssm:us-gov-west-1:123456789012:parameter/auth",
+    ):
+        assert pattern.fullmatch(arn), arn
+    for not_an_arn in ("prefect/auth", "admin:pass", "arn:aws:s3:::bucket/auth"):
+        assert not pattern.fullmatch(not_an_arn), not_an_arn
+
+    # Where it is kept goes to every function; the string itself to none.
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables[AUTH_STRING_ARN_VARIABLE] == {"Ref": "ApiAuthStringArn"}
+    functions = {
+        name: resource["Properties"]
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::Function"
+    }
+    assert functions
+    environments = [variables] + [
+        properties.get("Environment", {}).get("Variables", {}) for properties in functions.values()
+    ]
+    assert all(AUTH_STRING_VARIABLE not in environment for environment in environments)
+
+    assert template["Conditions"]["AuthOn"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ApiAuthStringArn"}, ""]}]
+    }
+    policy = template["Resources"]["ReadApiAuthStringPolicy"]
+    assert policy["Condition"] == "AuthOn"
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement == {
+        "Effect": "Allow",
+        "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameter"],
+        "Resource": {"Ref": "ApiAuthStringArn"},
+    }
+    assert all("Role" not in properties for properties in functions.values())
+    # SAM names the role it makes for a function `<function>Role`.
+    assert policy["Properties"]["Roles"] == [{"Ref": f"{name}Role"} for name in functions]
