@@ -36,18 +36,35 @@ def wait_until_answering(
     raise TimeoutError(f"nothing answered at {url} within {timeout} s")
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server this module started, by its own handle."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """moto's DynamoDB in server mode; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+    """moto's DynamoDB in server mode; yields its endpoint URL.
 
+    In a process of its own: moto keeps its data in module globals, and every in-process
+    `mock_aws()` that ends resets them, which would empty a server in this process.
+    """
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        wait_until_answering(endpoint, process)
+        yield endpoint
     finally:
-        server.stop()
+        stop(process)
 
 
 @contextmanager
@@ -73,11 +90,6 @@ def run_states_service(dynamodb_endpoint: str, **environment: str) -> Iterator[s
         wait_until_answering(f"{api_url}/health", process)
         yield api_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if process.stderr is not None:
             process.stderr.close()
