@@ -20,6 +20,9 @@ for _variable in (
 
 import asyncio  # noqa: E402
 import json  # noqa: E402
+import re  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
@@ -44,7 +47,7 @@ from prefect.settings import (  # noqa: E402
 )
 from prefect.states import to_state_create  # noqa: E402
 
-from tests.servers import run_states_service  # noqa: E402
+from tests.servers import PROJECT, run_states_service  # noqa: E402
 
 AUTH_STRING = "prefect:s3cret-pässword"
 REPEATED_TRANSITION = "This run has already made this state transition."
@@ -388,3 +391,40 @@ def test_a_client_without_the_auth_string_is_refused_and_stores_nothing(
         asyncio.run(refused())
     with temporary_settings(updates=settings | {PREFECT_API_AUTH_STRING: AUTH_STRING}):
         assert asyncio.run(stored()) == []
+
+
+# --- the README ------------------------------------------------------------------------
+
+
+def readme_block(language: str) -> str:
+    """The first `language` block of the README's "Use it from Prefect" section."""
+    section = (PROJECT / "README.md").read_text().split("\n## Use it from Prefect\n", 1)[1]
+    match = re.search(rf"^```{language}\n(.*?)^```", section.split("\n## ", 1)[0], re.M | re.S)
+    assert match, f"no {language} block"
+    return match.group(1)
+
+
+def test_the_readme_example_runs_as_it_stands(service: Service) -> None:
+    exports = dict(re.findall(r"^export (\w+)=(\S+)", readme_block("sh"), re.M))
+    assert exports == {
+        "PREFECT_API_URL": "http://127.0.0.1:4200/api",  # what `make serve` prints
+        "PREFECT_API_AUTH_STRING": "'admin:pass'",
+    }
+    environment = os.environ | {"PREFECT_API_URL": service.api_url}  # this service's port
+    if service.auth_string is not None:
+        environment["PREFECT_API_AUTH_STRING"] = service.auth_string
+    example = subprocess.run(
+        [sys.executable, "-c", readme_block("python")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    lines = [line.rsplit(" ", 2) for line in example.stdout.splitlines()]
+    assert [(name, message) for _, name, message in lines] == [
+        ("Running", "started"),
+        ("Completed", "done"),
+    ]
+    timestamps = [datetime.fromisoformat(timestamp) for timestamp, _, _ in lines]
+    assert timestamps == sorted(timestamps)
