@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Authenticator, authenticator_from_environment
 from api.request_log import SERVICE_LOGGER, RequestLog, configure_logging
-from api.route_table import UNAUTHENTICATED_PATHS, UNVERSIONED_PATHS, allowed_methods
+from api.route_table import UNAUTHENTICATED_ROUTES, UNVERSIONED_PATHS, allowed_methods
 from api.strict_json import parse_strict_json
 from storage.repository import StateTooLarge, StorageMisconfigured, StorageUnavailable
 
@@ -95,7 +95,7 @@ class RequestGate:
         refusal: Response | None = None
         if (
             self.authenticator is not None
-            and path not in UNAUTHENTICATED_PATHS
+            and (scope["method"], path) not in UNAUTHENTICATED_ROUTES
             and not self.authenticator.allows(headers.get("authorization"))
         ):
             refusal = _exception(401, "Unauthorized")
@@ -213,7 +213,7 @@ def build_app(
 ) -> FastAPI:
     """An app serving `routers`. Only the local app builds docs; Lambda apps never need them.
 
-    Auth follows `PREFECT_SERVER_API_AUTH_STRING` (see `api.auth`) unless given.
+    Auth is as the environment configures it (see `api.auth`) unless `authenticator` is given.
     """
     docs_paths = frozenset({"/openapi.json", "/docs"} if docs else ())
     app = FastAPI(

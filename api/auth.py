@@ -1,31 +1,135 @@
-"""HTTP Basic auth with the Prefect server's convention: one `user:password` auth string."""
+"""HTTP Basic auth with the Prefect server's convention: one `user:password` auth string.
+
+Locally the string comes from `PREFECT_SERVER_API_AUTH_STRING`, as on a Prefect server.
+Deployed, `PREFECT_SERVER_API_AUTH_STRING_ARN` says where it is kept instead (a Secrets
+Manager secret or an SSM SecureString parameter), so the value itself is never in the
+template or the function's environment. It is read on the first request that needs it,
+once per process: an import reads nothing, and a process without auth makes no client.
+"""
 
 import base64
 import binascii
+import functools
 import hmac
+import logging
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_ssm import SSMClient
 
 AUTH_STRING_VARIABLE = "PREFECT_SERVER_API_AUTH_STRING"
+AUTH_STRING_ARN_VARIABLE = "PREFECT_SERVER_API_AUTH_STRING_ARN"
+
+logger = logging.getLogger(__name__)
+
+
+class AuthStringUnavailable(Exception):
+    """The auth string could not be read where the configuration says it is kept.
+
+    Requests then fail closed (500) and the next one tries again; the message names where
+    the string is kept, never the string.
+    """
+
+
+def credentials_match(authorization: str | None, auth_string: bytes) -> bool:
+    """Whether an `Authorization` header is `Basic <base64 of auth_string>`.
+
+    The header is split as Prefect's server splits it: exactly two whitespace-separated
+    parts, the scheme spelled `Basic`. The base64 must be well-formed (Prefect's decoder
+    skips stray characters), and the bytes are compared, in constant time, so a non-ASCII
+    auth string works (Prefect's string comparison raises on one).
+    """
+    if authorization is None:
+        return False
+    parts = authorization.split()
+    if len(parts) != 2 or parts[0] != "Basic":
+        return False
+    try:
+        offered = base64.b64decode(parts[1], validate=True)
+    except binascii.Error:
+        return False
+    return hmac.compare_digest(offered, auth_string)
 
 
 class Authenticator:
-    def __init__(self, auth_string: str) -> None:
-        self._expected = auth_string.encode("utf-8")
+    def __init__(self, auth_string: Callable[[], str]) -> None:
+        """`auth_string` gives the string on demand; it is called for each check, so any
+        caching is its own (see `read_auth_string`)."""
+        self._auth_string = auth_string
 
     def allows(self, authorization: str | None) -> bool:
-        """Whether an `Authorization` header carries the auth string, compared in constant time."""
-        if authorization is None:
-            return False
-        scheme, _, credentials = authorization.strip().partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            offered = base64.b64decode(credentials.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            return False
-        return hmac.compare_digest(offered, self._expected)
+        """Whether a request with this `Authorization` header may pass."""
+        return credentials_match(authorization, self._auth_string().encode("utf-8"))
+
+
+@contextmanager
+def _response_bodies_unlogged() -> Iterator[None]:
+    """botocore logs every response body at DEBUG, a secret's too: not while one is read."""
+    parsers_logger = logging.getLogger("botocore.parsers")
+
+    def drop(record: logging.LogRecord) -> bool:
+        return False
+
+    parsers_logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        parsers_logger.removeFilter(drop)
+
+
+@functools.cache
+def read_auth_string(arn: str) -> str:
+    """The auth string kept at `arn`, a Secrets Manager secret or an SSM parameter.
+
+    Cached for the life of the process. A failure is not cached: the next request retries.
+    botocore alone, imported here, keeps boto3 (and s3transfer) out of every cold start.
+    """
+    import botocore.session
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from storage.dynamodb import CLIENT_CONFIG  # the same bounded timeouts and retries
+
+    session = botocore.session.get_session()
+    service = arn.split(":")[2] if arn.startswith("arn:") and arn.count(":") >= 5 else None
+    auth_string: str | None
+    try:
+        with _response_bodies_unlogged():
+            if service == "secretsmanager":
+                secrets = cast(
+                    "SecretsManagerClient", session.create_client(service, config=CLIENT_CONFIG)
+                )
+                auth_string = secrets.get_secret_value(SecretId=arn).get("SecretString")
+            elif service == "ssm":
+                ssm = cast("SSMClient", session.create_client(service, config=CLIENT_CONFIG))
+                parameter = ssm.get_parameter(Name=arn, WithDecryption=True)["Parameter"]
+                if parameter.get("Type") != "SecureString":
+                    raise AuthStringUnavailable(f"the SSM parameter {arn} is not a SecureString")
+                auth_string = parameter.get("Value")
+            else:
+                raise AuthStringUnavailable(
+                    f"{AUTH_STRING_ARN_VARIABLE} is not the ARN of a Secrets Manager secret "
+                    f"or an SSM parameter: {arn!r}"
+                )
+    except (BotoCoreError, ClientError) as error:
+        raise AuthStringUnavailable(f"cannot read the auth string at {arn}: {error}") from error
+    if not auth_string:
+        raise AuthStringUnavailable(f"the auth string at {arn} is empty or not text")
+    logger.info("Auth is on: the auth string was read from %s", arn)
+    return auth_string
 
 
 def authenticator_from_environment() -> Authenticator | None:
+    """The authenticator the environment configures, or None when auth is off."""
     auth_string = os.environ.get(AUTH_STRING_VARIABLE)
-    return Authenticator(auth_string) if auth_string else None
+    arn = os.environ.get(AUTH_STRING_ARN_VARIABLE)
+    if auth_string and arn:
+        raise ValueError(f"Set {AUTH_STRING_VARIABLE} or {AUTH_STRING_ARN_VARIABLE}, not both")
+    if auth_string:
+        return Authenticator(lambda: auth_string)
+    if arn:
+        return Authenticator(functools.partial(read_auth_string, arn))
+    return None

@@ -33,8 +33,9 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
 
 # Prefect checks the client's API version everywhere but on these two.
 UNVERSIONED_PATHS = frozenset({HEALTH_PATH, VERSION_PATH})
-# With auth on, load balancers and Prefect's health check still reach this one.
-UNAUTHENTICATED_PATHS = frozenset({HEALTH_PATH})
+# With auth on, load balancers and Prefect's health check still reach this one, with GET
+# only, as on a Prefect server (any other method there gets the 401, not the 405).
+UNAUTHENTICATED_ROUTES = frozenset({("GET", HEALTH_PATH)})
 
 _PATTERNS = tuple(
     (re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$"), methods)

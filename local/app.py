@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from api.app import build_app
+from api.auth import Authenticator
 from api.routes import client
 from api.routes.delete_state import delete_state_router
 from api.routes.list_states import list_states_router
@@ -13,10 +14,11 @@ from api.runs import FLOW_RUN, TASK_RUN
 _ROUTER_FACTORIES = (read_state_router, list_states_router, delete_state_router, set_state_router)
 
 
-def local_app() -> FastAPI:
-    """The app, configured by the environment as it is now (the retention periods)."""
+def local_app(authenticator: Authenticator | None = None) -> FastAPI:
+    """Every route, configured by the environment as it is now (retention periods, auth)
+    unless `authenticator` is given."""
     routers = (route(kind) for kind in (FLOW_RUN, TASK_RUN) for route in _ROUTER_FACTORIES)
-    return build_app(*routers, client.router, docs=True)
+    return build_app(*routers, client.router, docs=True, authenticator=authenticator)
 
 
 app = local_app()

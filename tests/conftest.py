@@ -1,9 +1,11 @@
 """Shared fixtures: DynamoDB (moto and dynalite) with the template's tables, and the local app
 over HTTP."""
 
+import asyncio
 import functools
 import os
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -16,7 +18,13 @@ for _variable, _value in {
     "AWS_SECRET_ACCESS_KEY": "testing",
 }.items():
     os.environ[_variable] = _value
-for _variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+for _variable in (
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_PROFILE",
+    "PREFECT_SERVER_API_AUTH_STRING",
+    "PREFECT_SERVER_API_AUTH_STRING_ARN",
+):
     os.environ.pop(_variable, None)
 
 from fastapi.testclient import TestClient  # noqa: E402
@@ -35,6 +43,18 @@ for _kind in (FLOW_RUN, TASK_RUN):  # states are kept until deleted, unless a te
     os.environ.pop(_kind.table.retention_env_var, None)
 
 API_VERSION_HEADER = {"X-Prefect-Api-Version": "0.8.4"}
+
+
+@pytest.fixture(autouse=True)
+def lambda_event_loop() -> None:
+    """Mangum answers each event on the main thread's event loop, which Lambda never takes
+    away; a test that ran `asyncio.run` (the Prefect client's) leaves the thread without one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            asyncio.get_event_loop()
+        except RuntimeError:
+            asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 @pytest.fixture(scope="session")

@@ -39,16 +39,23 @@ def wait_until_answering(
 
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """moto's DynamoDB in server mode; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+    """moto's DynamoDB in server mode; yields its endpoint URL.
 
+    In a process of its own: moto keeps its data in module globals, and every in-process
+    `mock_aws()` that ends resets them, which would empty a server in this process.
+    """
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        wait_until_answering(endpoint, process)
+        yield endpoint
     finally:
-        server.stop()
+        stop(process)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -115,3 +122,5 @@ def run_states_service(dynamodb_endpoint: str, **environment: str) -> Iterator[s
         yield api_url
     finally:
         stop(process)
+        if process.stderr is not None:
+            process.stderr.close()
