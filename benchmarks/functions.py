@@ -1,0 +1,115 @@
+"""The functions `template.yaml` deploys, the event each answers, and what that event asks."""
+
+import json
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, cast
+from urllib.parse import parse_qs
+
+from api.runs import FLOW_RUN, TASK_RUN, RunKind
+from local.tables import load_template
+
+if TYPE_CHECKING:
+    from mangum import Mangum
+    from mangum.types import LambdaContext
+
+PROJECT = Path(__file__).resolve().parent.parent
+EVENTS = PROJECT / "events"
+
+Operation = Literal["read", "delete", "list", "set_state"]
+
+
+@dataclass(frozen=True, slots=True)
+class LambdaFunction:
+    logical_id: str
+    module: str  # e.g. handlers.read_flow_run_state
+    attribute: str  # the handler's name in it
+
+
+@dataclass(frozen=True, slots=True)
+class StorageRequest:
+    """What an event asks of a table: the operation and the state or run it names."""
+
+    kind: RunKind
+    operation: Operation
+    subject: str  # the state id (read, delete) or the run id (list, set_state)
+
+
+def template_functions() -> list[LambdaFunction]:
+    template = load_template()
+    default = template.get("Globals", {}).get("Function", {}).get("Handler")
+    functions = []
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            handler = resource["Properties"].get("Handler") or default
+            module, _, attribute = handler.rpartition(".")
+            functions.append(LambdaFunction(logical_id, module, attribute))
+    return functions
+
+
+def storage_request(event: dict[str, Any]) -> StorageRequest | None:
+    """The table operation an HTTP API event asks for; None for one that needs no storage."""
+    method = event["requestContext"]["http"]["method"]
+    path = event["rawPath"].rstrip("/")
+    for kind in (FLOW_RUN, TASK_RUN):
+        if path == kind.states_path and method == "GET":
+            run_ids = parse_qs(event.get("rawQueryString", "")).get(kind.run_id_field, [""])
+            return StorageRequest(kind, "list", run_ids[0])
+        parent, _, last = path.rpartition("/")
+        if parent == kind.states_path and method in ("GET", "DELETE"):
+            return StorageRequest(kind, "read" if method == "GET" else "delete", last)
+        run_path, _, action = parent.rpartition("/")
+        if run_path == kind.runs_path and last == "set_state" and method == "POST":
+            return StorageRequest(kind, "set_state", action)
+    return None
+
+
+def _generated_event(function: LambdaFunction) -> dict[str, Any]:
+    """A stand-in for `events/<LogicalId>.json`: the function's first route, with ids."""
+    from tests.lambda_events import http_api_event
+
+    resource = load_template()["Resources"][function.logical_id]
+    route = next(iter(resource["Properties"]["Events"].values()))["Properties"]
+    if "Path" not in route:  # the $default route: a path no function serves
+        return http_api_event("GET", "/api/no_such_route")
+    method, template_path = route["Method"], route["Path"]
+    identifier = str(uuid.uuid5(uuid.NAMESPACE_URL, function.logical_id))
+    path = template_path.replace("{id}", identifier)
+    options: dict[str, Any] = {"route_key": f"{method} {template_path}"}
+    if "{id}" in template_path:
+        options["path_parameters"] = {"id": identifier}
+    for kind in (FLOW_RUN, TASK_RUN):
+        if template_path == kind.states_path:
+            options["query"] = f"{kind.run_id_field}={identifier}"
+    if method == "POST":
+        state = {"type": "RUNNING", "message": "started", "data": {"rows": 3}}
+        options["body"] = json.dumps({"state": state}).encode()
+    return http_api_event(method, path, **options)
+
+
+@contextmanager
+def events_directory(functions: list[LambdaFunction]) -> Iterator[Path]:
+    """`events/` when it holds every function's event; else generated ones, in a temporary
+    folder that goes away afterwards."""
+    if all((EVENTS / f"{function.logical_id}.json").is_file() for function in functions):
+        yield EVENTS
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-events-") as folder:
+        for function in functions:
+            event = _generated_event(function)
+            (Path(folder) / f"{function.logical_id}.json").write_text(json.dumps(event))
+        yield Path(folder)
+
+
+def invoke(handler: "Mangum", event: dict[str, Any]) -> dict[str, Any]:
+    """One invocation, as the tests make it: Mangum reads no field of the context."""
+    return handler(event, cast("LambdaContext", None))
+
+
+def load_event(folder: Path, function: LambdaFunction) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((folder / f"{function.logical_id}.json").read_text())
+    return event
