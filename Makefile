@@ -40,5 +40,5 @@ typecheck: .venv/.synced
 pytest: .venv/.synced
 	$(VENV)/pytest
 
-bench: .venv/.synced node_modules/.package-lock.json  ## Print cold, warm and DynamoDB figures (about 3 min)
+bench: .venv/.synced node_modules/.package-lock.json  ## Print cold, warm and DynamoDB figures (about 4 min)
 	UV=$(UV) $(VENV)/python -m benchmarks
