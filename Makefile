@@ -16,7 +16,7 @@ SAM := .tools/sam/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 BUILD_DIR ?= .aws-sam/build
 
-.PHONY: help serve test lint typecheck check pytest build invoke requirements
+.PHONY: help serve test lint typecheck check pytest build invoke requirements bench
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,18 +66,14 @@ $(SAM): | $(UV)
 	$(UV) pip install --quiet --python .tools/sam/bin/python aws-sam-cli==$(SAM_CLI_VERSION)
 
 # What `sam build` runs for each function and the layer (BuildMethod: makefile in template.yaml),
-# in the project itself (samconfig.toml: build_in_source), with ARTIFACTS_DIR set.
-# Bytecode is for the runtime's Python (3.12) and checked by hash, not by the source's mtime,
-# which Lambda's zip does not keep to the second: a stale check would recompile at every cold start.
-COMPILE := $(PYTHON_FOR_UV) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12) and "needs Python 3.12")' \
-	&& $(PYTHON_FOR_UV) -m compileall -q --invalidation-mode unchecked-hash
-
-build-%Function:
-	tar --create --exclude=__pycache__ api storage handlers | tar --extract -C "$(ARTIFACTS_DIR)"
-	$(COMPILE) "$(ARTIFACTS_DIR)"
+# in the project itself (samconfig.toml: build_in_source), with ARTIFACTS_DIR set. bundle/build.py
+# says what each holds: precompiled code; the layer's botocore trimmed to the services called.
+build-%Function: .venv/.synced
+	$(VENV)/python -m bundle.build function "$(ARTIFACTS_DIR)"
 
 # aarch64 wheels for the template's arm64 functions; Lambda's Python 3.12 runs on glibc 2.34.
-build-DependenciesLayer: | $(UV)
-	$(UV) pip install --quiet --requirement requirements.txt --target "$(ARTIFACTS_DIR)/python" \
-		--python-version 3.12 --python-platform aarch64-manylinux_2_34 --only-binary :all:
-	$(COMPILE) "$(ARTIFACTS_DIR)/python"
+build-DependenciesLayer: .venv/.synced | $(UV)
+	UV=$(UV) $(VENV)/python -m bundle.build layer "$(ARTIFACTS_DIR)" --platform aarch64-manylinux_2_34
+
+bench: .venv/.synced node_modules/.installed  ## Print cold, warm and DynamoDB figures (about 4 min)
+	UV=$(UV) $(VENV)/python -m benchmarks

@@ -5,6 +5,7 @@ checks (auth, then route, then API version, then parameters and body), strict JS
 and the error bodies for 400, 401, 404, 405, 413, 422, 500 and 503.
 """
 
+import gc
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -246,5 +247,12 @@ def build_app(
 
 
 def lambda_handler(*routers: APIRouter) -> Mangum:
-    """The Lambda entry point for a function serving `routers` behind an HTTP API."""
-    return Mangum(build_app(*routers), lifespan="off")
+    """The Lambda entry point for a function serving `routers` behind an HTTP API.
+
+    The end of a function's init (see `handlers`): what it built is moved out of the
+    collector's sight for good, and the collector, paused during init, runs again.
+    """
+    handler = Mangum(build_app(*routers), lifespan="off")
+    gc.freeze()
+    gc.enable()
+    return handler

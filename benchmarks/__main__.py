@@ -1,0 +1,221 @@
+"""`make bench`: one run, one table. See the README's "Performance" section.
+
+Cold starts run on a bundle built the way a deployment builds it (`bundle.build`), against a
+moto server; warm figures, call counts and listings run in processes of their own.
+"""
+
+import argparse
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from benchmarks.cold import BASELINE, ColdFigures, ColdSubject, measure_cold
+from benchmarks.functions import (
+    EVENTS,
+    PROJECT,
+    LambdaFunction,
+    load_event,
+    storage_request,
+    template_functions,
+)
+from benchmarks.listing import RUN_LENGTHS
+from benchmarks.states import seed
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# Local settings: a region and dummy credentials, and no shared AWS files.
+_AWS_SETTINGS = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_CONFIG_FILE": "/nonexistent/aws-config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def _run_json(module: str, *arguments: str, environment: Mapping[str, str]) -> Any:
+    """Run `python -m module` in a process of its own and read the JSON it prints."""
+    finished = subprocess.run(
+        [sys.executable, "-m", module, *arguments],
+        cwd=PROJECT,
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise RuntimeError(f"python -m {module} failed:\n{finished.stderr}")
+    return json.loads(finished.stdout)
+
+
+@contextmanager
+def _moto_with_tables(functions: list[LambdaFunction], events: Path) -> Iterator[str]:
+    """A moto server holding the template's tables and what each event asks for."""
+    import botocore.session
+
+    from local.tables import create_tables
+    from storage.dynamodb import DynamoDBStateRepository
+    from tests.servers import moto_server
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    with moto_server() as endpoint:
+        session = botocore.session.get_session()
+        client = cast("DynamoDBClient", session.create_client("dynamodb", endpoint_url=endpoint))
+        create_tables(client)
+        for function in functions:
+            request = storage_request(load_event(events, function))
+            if request is not None:
+                seed(DynamoDBStateRepository(request.kind.table, client), request)
+        yield endpoint
+
+
+def _machine() -> str:
+    cpu = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.partition(":")[2].strip()
+            break
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+    )
+
+
+_STANDARD_BASELINE = f"baseline: {BASELINE}, botocore as installed"
+_TRIMMED_BASELINE = f"baseline: {BASELINE}, botocore trimmed"
+_UNTRIMMED_SUFFIX = ", botocore as installed"
+
+
+def _cold_order(
+    functions: list[LambdaFunction], shipped: Path, untrimmed: Path
+) -> list[ColdSubject]:
+    """Both baselines twice a round, every function on the shipped bundle, and the first
+    function on an untrimmed one, to show what trimming botocore's data buys."""
+    baselines = [
+        ColdSubject(_STANDARD_BASELINE, untrimmed, None),
+        ColdSubject(_TRIMMED_BASELINE, shipped, None),
+    ]
+    on_shipped = [ColdSubject(function.logical_id, shipped, function) for function in functions]
+    middle = len(on_shipped) // 2
+    first = functions[0]
+    return [
+        *baselines,
+        *on_shipped[:middle],
+        *baselines,
+        *on_shipped[middle:],
+        ColdSubject(first.logical_id + _UNTRIMMED_SUFFIX, untrimmed, first),
+    ]
+
+
+def _cold_table(figures: dict[str, ColdFigures]) -> list[str]:
+    standard, trimmed = figures[_STANDARD_BASELINE], figures[_TRIMMED_BASELINE]
+    lines = [
+        "| process | answer | import ms | first answer ms | wall ms | ÷ baseline | "
+        "÷ trimmed baseline | peak RSS MB |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for label, figure in figures.items():
+        lines.append(
+            f"| {label} | {figure.status} | {figure.import_ms:.0f} | {figure.first_answer_ms:.0f}"
+            f" | {figure.wall_ms:.0f} | {figure.wall_ms / standard.wall_ms:.2f}"
+            f" | {figure.wall_ms / trimmed.wall_ms:.2f} | {figure.peak_rss_mb:.1f} |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=12, help="cold processes per function")
+    parser.add_argument("--invocations", type=int, default=1000, help="warm calls per function")
+    parser.add_argument("--run-lengths", type=int, nargs="+", default=list(RUN_LENGTHS))
+    options = parser.parse_args()
+    os.environ.update(_AWS_SETTINGS)
+    began = time.monotonic()
+    functions = template_functions()
+    out: list[str] = [f"Machine: {_machine()}, load average {os.getloadavg()[0]:.1f} at start", ""]
+
+    events = EVENTS
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        from bundle.build import build_bundle
+
+        shipped, untrimmed = Path(scratch) / "bundle", Path(scratch) / "bundle-full-botocore"
+        build_bundle(shipped)
+        build_bundle(untrimmed, trim_botocore=False)
+        with _moto_with_tables(functions, events) as endpoint:
+            environment = {**_AWS_SETTINGS, "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
+            order = _cold_order(functions, shipped, untrimmed)
+            cold = measure_cold(order, events, environment, options.rounds)
+        out += [
+            f"Cold init: median of {options.rounds} fresh processes each (import the handler, "
+            "answer its event once against a moto server), precompiled bundle, botocore "
+            "trimmed to the services called unless said:",
+            "",
+            *_cold_table(cold),
+            "",
+        ]
+        warm_lines = [
+            f"Warm overhead per request: {options.invocations} invocations of each Mangum handler",
+            "",
+            "| function | answer | memory p50 µs | memory p99 µs | moto p50 µs | moto p99 µs |",
+            "|---|---|--:|--:|--:|--:|",
+        ]
+        arguments = ["--events", str(events), "--invocations", str(options.invocations)]
+        memory = _run_json(
+            "benchmarks.warm", *arguments, "--storage", "memory", environment=_AWS_SETTINGS
+        )
+        moto = _run_json(
+            "benchmarks.warm", *arguments, "--storage", "moto", environment=_AWS_SETTINGS
+        )
+        for in_memory, in_moto in zip(memory, moto, strict=True):
+            warm_lines.append(
+                f"| {in_memory['function']} | {in_memory['status']}"
+                f" | {in_memory['p50_us']:.0f} | {in_memory['p99_us']:.0f}"
+                f" | {in_moto['p50_us']:.0f} | {in_moto['p99_us']:.0f} |"
+            )
+        out += [*warm_lines, ""]
+
+    calls = _run_json("benchmarks.calls", environment=_AWS_SETTINGS)
+    out += [
+        "DynamoDB calls per operation (botocore's before-call hook, moto):",
+        "",
+        "| operation | answer | calls | made |",
+        "|---|---|--:|---|",
+        *(
+            f"| {count['operation']} | {count['status']} | {len(count['calls'])}"
+            f" | {', '.join(count['calls'])} |"
+            for count in calls
+        ),
+        "",
+    ]
+    lengths = [str(length) for length in options.run_lengths]
+    listing = _run_json("benchmarks.listing", "--run-lengths", *lengths, environment=_AWS_SETTINGS)
+    out += [
+        "Listing a run's states against dynalite (list function, median of repetitions):",
+        "",
+        "| states | listed | median ms | µs per state | calls | pages | body bytes |",
+        "|--:|--:|--:|--:|--:|--:|--:|",
+        *(
+            f"| {row['states']:,} | {row['listed']:,} | {row['median_ms']:.1f}"
+            f" | {row['us_per_state']:.0f} | {row['calls']} | {row['pages']}"
+            f" | {row['body_bytes']:,} |"
+            for row in listing
+        ),
+        "",
+        f"make bench took {time.monotonic() - began:.0f} s; "
+        f"load average {os.getloadavg()[0]:.1f} at the end.",
+    ]
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
