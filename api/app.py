@@ -154,22 +154,25 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool | None) else str(value)
 
 
+def _text(value: Any) -> Any:
+    """A raw body as text: FastAPI hands over bytes where the body is not JSON."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
 async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     details = []
     for problem in error.errors():
-        detail = {key: problem[key] for key in ("type", "loc", "msg", "input")}
+        detail = {key: problem[key] for key in ("type", "loc", "msg")}
+        detail["input"] = _text(problem["input"])
         if "ctx" in problem:
             detail["ctx"] = {key: _plain(value) for key, value in problem["ctx"].items()}
         details.append(detail)
-    body = error.body
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", "replace")
     return JSONResponse(
         {
             "exception_message": "Invalid request received.",
             "exception_detail": details,
-            "request_body": body,
+            "request_body": _text(error.body),
         },
         status_code=422,
     )

@@ -133,6 +133,7 @@ def test_the_run_id_comes_from_the_path_and_other_details_are_kept(
         ("2030-01-01T12:00:00+00:00", "2030-01-01T12:00:00Z"),
         ("2030-01-01T10:00:00.5", "2030-01-01T10:00:00.500000Z"),
         ("2030-01-01T10:00:00.000000Z", "2030-01-01T10:00:00Z"),
+        ("0999-01-01T00:00:00+01:00", "0999-01-01T00:00:00+01:00"),
     ],
 )
 @pytest.mark.parametrize("field", ["scheduled_time", "cache_expiration", "pause_timeout"])
@@ -323,6 +324,20 @@ def test_a_paired_surrogate_escape_is_valid(api: TestClient, kind: RunKind) -> N
     )
     assert response.status_code == 201
     assert response.json()["state"]["data"] == "😀 \\ud800"
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_not_sent_as_json_is_422(
+    api: TestClient, kind: RunKind, content_type: str | None
+) -> None:
+    raw = '{"state": {"type": "RUNNING"}}'
+    response = api.post(
+        f"{kind.runs_path}/{new_id()}/set_state",
+        content=raw.encode(),
+        headers={"Content-Type": content_type} if content_type else {},
+    )
+    body = assert_invalid(response, "model_attributes_type", ["body"])
+    assert body["request_body"] == body["exception_detail"][0]["input"] == raw
 
 
 def test_a_missing_body_is_422(api: TestClient, kind: RunKind) -> None:
