@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -37,17 +37,44 @@ def wait_until_answering(
 
 
 @contextmanager
+def serving(
+    command: list[str], health_url: str, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process, once it answers at `health_url`; stopped by its own handle."""
+    process = subprocess.Popen(
+        command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until_answering(health_url, process)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def moto_process() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """moto's DynamoDB in server mode, in a process of its own: its endpoint and process.
+
+    Not in this process: `mock_aws()` (the `dynamodb` fixture) resets every moto backend
+    of the process it runs in, which would wipe an in-process server's tables mid-session.
+    """
+    port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with serving(command, endpoint) as process:
+        yield endpoint, process
+
+
+@contextmanager
 def moto_server() -> Iterator[str]:
     """moto's DynamoDB in server mode; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_process() as (endpoint, _):
+        yield endpoint
 
 
 @contextmanager
@@ -61,23 +88,6 @@ def run_states_service(dynamodb_endpoint: str, **environment: str) -> Iterator[s
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
         **environment,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.serve"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
     api_url = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_until_answering(f"{api_url}/health", process)
+    with serving([sys.executable, "-m", "local.serve"], f"{api_url}/health", env):
         yield api_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
