@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Authenticator, authenticator_from_environment
+from api.openapi import with_version_header
 from api.route_table import UNAUTHENTICATED_PATHS, UNVERSIONED_PATHS, allowed_methods
 from api.strict_json import parse_strict_json
 from storage.repository import StateTooLarge, StorageMisconfigured, StorageUnavailable
@@ -228,6 +229,8 @@ def build_app(
     )
     for router in routers:
         app.include_router(router)
+    if docs:
+        app.openapi = with_version_header(app)  # type: ignore[method-assign]  # FastAPI's way
     app.add_middleware(
         RequestGate,
         authenticator=authenticator or authenticator_from_environment(),
