@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Authenticator, authenticator_from_environment
+from api.openapi import with_version_header
 from api.request_log import SERVICE_LOGGER, RequestLog, configure_logging
 from api.route_table import UNAUTHENTICATED_ROUTES, UNVERSIONED_PATHS, allowed_methods
 from api.strict_json import parse_strict_json
@@ -159,9 +160,12 @@ class ServiceRoute(APIRoute):
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):  # a body sent with a content type other than JSON
-        return value.decode("utf-8", "replace")
     return value if isinstance(value, str | int | float | bool | None) else str(value)
+
+
+def _text(value: Any) -> Any:
+    """A raw body as text: FastAPI hands over bytes where the body is not JSON."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 async def _validation_error(request: Request, error: Exception) -> Response:
@@ -169,9 +173,7 @@ async def _validation_error(request: Request, error: Exception) -> Response:
     details = []
     for problem in error.errors():
         detail = {key: problem[key] for key in ("type", "loc", "msg")}
-        detail["input"] = (
-            _plain(problem["input"]) if isinstance(problem["input"], bytes) else problem["input"]
-        )
+        detail["input"] = _text(problem["input"])
         if "ctx" in problem:
             detail["ctx"] = {key: _plain(value) for key, value in problem["ctx"].items()}
         details.append(detail)
@@ -179,7 +181,7 @@ async def _validation_error(request: Request, error: Exception) -> Response:
         {
             "exception_message": "Invalid request received.",
             "exception_detail": details,
-            "request_body": _plain(error.body) if isinstance(error.body, bytes) else error.body,
+            "request_body": _text(error.body),
         },
         status_code=422,
     )
@@ -235,6 +237,8 @@ def build_app(
     )
     for router in routers:
         app.include_router(router)
+    if docs:
+        app.openapi = with_version_header(app)  # type: ignore[method-assign]  # FastAPI's way
     app.add_middleware(
         RequestGate,
         authenticator=authenticator or authenticator_from_environment(),

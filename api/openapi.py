@@ -1,7 +1,12 @@
-"""What the OpenAPI document says each route can answer besides its success."""
+"""What the OpenAPI document says each route can answer besides its success, and the
+header the request gate reads."""
 
+from collections.abc import Callable
 from typing import Any
 
+from fastapi import FastAPI
+
+from api.route_table import UNVERSIONED_PATHS
 from api.schemas import DetailBody, ExceptionBody, ValidationErrorBody
 
 Responses = dict[int | str, dict[str, Any]]
@@ -9,12 +14,42 @@ Responses = dict[int | str, dict[str, Any]]
 _GATE: Responses = {
     400: {"model": DetailBody, "description": "The X-Prefect-Api-Version header is refused"},
     401: {"model": ExceptionBody, "description": "Auth is on and the request lacks it"},
-    405: {"model": DetailBody, "description": "Method not allowed; `Allow` names the methods"},
+    405: {
+        "model": DetailBody,
+        "description": "Method not allowed",
+        "headers": {
+            "Allow": {
+                "description": "Every method the path serves",
+                "required": True,
+                "schema": {"type": "string"},
+            }
+        },
+    },
     422: {"model": ValidationErrorBody, "description": "The request is invalid"},
     500: {"model": ExceptionBody, "description": "Unexpected error"},
 }
 _STORAGE: Responses = {
-    503: {"model": ExceptionBody, "description": "DynamoDB throttled or unreachable"},
+    503: {
+        "model": ExceptionBody,
+        "description": "DynamoDB throttled or unreachable after retries: retry later",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    },
+}
+
+# Checked by the request gate (`api.app.RequestGate`), so no route declares it.
+_VERSION_HEADER: dict[str, Any] = {
+    "name": "X-Prefect-Api-Version",
+    "in": "header",
+    "required": False,
+    "description": "The Prefect API version the client speaks, as x.y.z (Prefect's client "
+    "sends it); 400 when it is not three dot-separated integers or is below 0.8.0",
+    "schema": {"type": "string", "pattern": r"^\d+\.\d+\.\d+$"},
 }
 
 
@@ -29,3 +64,20 @@ def error_responses(
     if too_large:
         responses[413] = {"model": ExceptionBody, "description": "Too large for DynamoDB or Lambda"}
     return responses
+
+
+def with_version_header(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """`app.openapi`, adding the version header to every operation that checks it."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        first = app.openapi_schema is None
+        document = generate()  # made once, then cached by FastAPI
+        if first:
+            for path, operations in document["paths"].items():
+                if path not in UNVERSIONED_PATHS:
+                    for operation in operations.values():
+                        operation.setdefault("parameters", []).append(_VERSION_HEADER)
+        return document
+
+    return openapi

@@ -18,7 +18,8 @@ def assume_utc(value: datetime) -> datetime:
 
 def format_datetime(value: datetime) -> str:
     """ISO 8601 with `Z` for UTC, six fraction digits, and no fraction when it is zero."""
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    # isoformat, not strftime: strftime writes the year 999 as "999", not "0999".
+    text = value.replace(microsecond=0, tzinfo=None).isoformat()
     if value.microsecond:
         text += f".{value.microsecond:06d}"
     offset = value.utcoffset() or timedelta(0)

@@ -27,13 +27,15 @@ for _variable in (
 ):
     os.environ.pop(_variable, None)
 
+import botocore.session  # noqa: E402
+from botocore.config import Config  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from api import dependencies  # noqa: E402
 from api.runs import FLOW_RUN, TASK_RUN, RunKind  # noqa: E402
 from local.tables import create_tables  # noqa: E402
-from storage.dynamodb import DynamoDBStateRepository, dynamodb_client  # noqa: E402
+from storage.dynamodb import CLIENT_CONFIG, DynamoDBStateRepository, dynamodb_client  # noqa: E402
 from storage.tables import StateTable  # noqa: E402
 
 if TYPE_CHECKING:
@@ -157,9 +159,33 @@ def moto_endpoint() -> Iterator[str]:
         yield endpoint
 
 
+def client_at(endpoint: str, connections: int = 10) -> Any:
+    """A DynamoDB client with the service's timeouts and retries, at a given endpoint."""
+    config = CLIENT_CONFIG.merge(Config(max_pool_connections=connections))
+    return botocore.session.get_session().create_client(
+        "dynamodb", endpoint_url=endpoint, config=config
+    )
+
+
+@pytest.fixture(scope="session")
+def moto_tables(moto_endpoint: str) -> str:
+    """The moto server, holding the template's tables: its endpoint."""
+    create_tables(client_at(moto_endpoint))
+    return moto_endpoint
+
+
 @pytest.fixture(scope="session")
 def live_api_url(moto_endpoint: str) -> Iterator[str]:
     """The service as `make serve` runs it, over real HTTP on moto's server: its API URL."""
+    from tests.servers import run_states_service
+
+    with run_states_service(moto_endpoint) as api_url:
+        yield api_url
+
+
+@pytest.fixture(scope="session")
+def second_live_api_url(moto_endpoint: str) -> Iterator[str]:
+    """Another instance of the service on the same DynamoDB, as a second Lambda instance is."""
     from tests.servers import run_states_service
 
     with run_states_service(moto_endpoint) as api_url:

@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -38,36 +38,44 @@ def wait_until_answering(
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    """moto's DynamoDB in server mode; yields its endpoint URL.
+def serving(
+    command: list[str], health_url: str, env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process, once it answers at `health_url`; stopped by its own handle."""
+    process = subprocess.Popen(
+        command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until_answering(health_url, process)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
-    In a process of its own: moto keeps its data in module globals, and every in-process
-    `mock_aws()` that ends resets them, which would empty a server in this process.
+
+@contextmanager
+def moto_process() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """moto's DynamoDB in server mode, in a process of its own: its endpoint and process.
+
+    Not in this process: `mock_aws()` (the `dynamodb` fixture) resets every moto backend
+    of the process it runs in, which would wipe an in-process server's tables mid-session.
     """
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     endpoint = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(endpoint, process)
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with serving(command, endpoint) as process:
+        yield endpoint, process
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's DynamoDB in server mode; yields its endpoint URL."""
+    with moto_process() as (endpoint, _):
         yield endpoint
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop a server this module started, by its own handle."""
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-    if process.stderr is not None:
-        process.stderr.close()
 
 
 @contextmanager
@@ -81,19 +89,12 @@ def dynalite_server() -> Iterator[str]:
     if not DYNALITE.exists():
         raise RuntimeError(f"{DYNALITE} is missing: run `npm ci` (make test does)")
     port = free_port()
+    endpoint = f"http://127.0.0.1:{port}"
     # Tables become ACTIVE at once (the `table_exists` waiter still sees CREATING first).
     immediate_tables = ["--createTableMs", "0", "--deleteTableMs", "0"]
-    process = subprocess.Popen(
-        [DYNALITE, "--host", "127.0.0.1", "--port", str(port), *immediate_tables],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_answering(endpoint, process)
+    command = [str(DYNALITE), "--host", "127.0.0.1", "--port", str(port), *immediate_tables]
+    with serving(command, endpoint):
         yield endpoint
-    finally:
-        stop(process)
 
 
 @contextmanager
@@ -105,22 +106,8 @@ def run_states_service(dynamodb_endpoint: str, **environment: str) -> Iterator[s
         **os.environ,
         "PORT": str(port),
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
-        # Its stderr is a pipe nobody reads while it runs: a line per request would fill it.
-        "LOG_LEVEL": "WARNING",
         **environment,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.serve"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
     api_url = f"http://127.0.0.1:{port}/api"
-    try:
-        wait_until_answering(f"{api_url}/health", process)
+    with serving([sys.executable, "-m", "local.serve"], f"{api_url}/health", env):
         yield api_url
-    finally:
-        stop(process)
-        if process.stderr is not None:
-            process.stderr.close()

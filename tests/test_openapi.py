@@ -41,6 +41,11 @@ def test_every_route_is_documented_with_its_error_bodies(api: TestClient) -> Non
                 assert "404" in responses
             if path.endswith("set_state"):
                 assert {"200", "201", "413", "503"} <= set(responses)
+            if "503" in responses:
+                assert responses["503"]["headers"]["Retry-After"]["required"] is True
+            headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
+            checked = path not in {"/api/health", "/api/version"}
+            assert headers == (["X-Prefect-Api-Version"] if checked else []), path
 
 
 def test_the_list_routes_document_paging(api: TestClient) -> None:

@@ -133,6 +133,7 @@ def test_the_run_id_comes_from_the_path_and_other_details_are_kept(
         ("2030-01-01T12:00:00+00:00", "2030-01-01T12:00:00Z"),
         ("2030-01-01T10:00:00.5", "2030-01-01T10:00:00.500000Z"),
         ("2030-01-01T10:00:00.000000Z", "2030-01-01T10:00:00Z"),
+        ("0999-01-01T00:00:00+01:00", "0999-01-01T00:00:00+01:00"),
     ],
 )
 @pytest.mark.parametrize("field", ["scheduled_time", "cache_expiration", "pause_timeout"])
