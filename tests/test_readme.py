@@ -1,0 +1,43 @@
+"""The README's curl examples run as they stand against the service `make serve` runs."""
+
+import re
+import subprocess
+from pathlib import Path
+
+from tests.servers import moto_server, run_states_service
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+SERVE_URL = "http://127.0.0.1:4200/api"  # what `make serve` listens on by default
+
+
+def curl_examples() -> str:
+    text = README.read_text()
+    section = text.split("### Try it with curl", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert block is not None
+    return block.group(1)
+
+
+def test_the_readme_holds_no_merge_markers() -> None:
+    assert not re.search(r"^(<{7}|={7}|>{7})( |$)", README.read_text(), re.MULTILINE)
+
+
+def test_the_curl_examples_work_verbatim() -> None:
+    script = curl_examples()
+    assert SERVE_URL in script
+    # A database of its own: the examples name fixed ids and expect to write them first.
+    with moto_server() as endpoint, run_states_service(endpoint) as api_url:
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script.replace(SERVE_URL, api_url)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    accepted, rejected = out.index('"status":"ACCEPT"'), out.index('"status":"REJECT"')
+    assert accepted < rejected
+    assert out.count("x-next-cursor:") == 1  # the first page of two has one; the last, none
+    assert "HTTP/1.1 204" in out
+    assert '{"detail":"Flow run state not found"}' in out
+    assert out.endswith('true"0.8.4""3.9.1"{"detail":"CSRF protection is disabled."}')
