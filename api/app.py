@@ -7,6 +7,7 @@ and the error bodies for 400, 401, 404, 405, 413, 422, 500 and 503.
 
 import gc
 import logging
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Authenticator, authenticator_from_environment
 from api.openapi import with_version_header
-from api.request_log import SERVICE_LOGGER, RequestLog, configure_logging
+from api.request_log import SERVICE_LOGGER, configure_logging, log_request
 from api.route_table import UNAUTHENTICATED_ROUTES, UNVERSIONED_PATHS, allowed_methods
 from api.strict_json import parse_strict_json
 from storage.repository import StateTooLarge, StorageMisconfigured, StorageUnavailable
@@ -112,25 +113,37 @@ class RequestGate:
 
 
 class ErrorBoundary:
-    """The outermost layer: whatever escapes becomes the contract's 500, never a trace."""
+    """The outermost layer: whatever escapes becomes the contract's 500, never a trace, and
+    every request, answered or not, is logged once (see `api.request_log`).
+
+    One layer for both, as both watch for the response's start: each layer an app adds
+    costs every request a call and, where it watches the response, a wrapper of `send`.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response_started = False
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status: int | None = None
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            response_started = response_started or message["type"] == "http.response.start"
+        async def recording_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
             await send(message)
 
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, recording_send)
         except Exception:
             logger.exception("Unhandled error answering %s %s", scope["method"], scope["path"])
-            if not response_started:
-                await _exception(500, "Internal Server Error")(scope, receive, send)
+            if status is None:
+                await _exception(500, "Internal Server Error")(scope, receive, recording_send)
+        finally:
+            log_request(scope, status, started)
 
 
 class StrictJSONRequest(Request):
@@ -245,7 +258,6 @@ def build_app(
         ungated_paths=docs_paths,
     )
     app.add_middleware(ErrorBoundary)
-    app.add_middleware(RequestLog)  # outermost: it logs the 500 the boundary answers
     configure_logging()
     return app
 
