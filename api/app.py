@@ -240,6 +240,9 @@ def build_app(
         swagger_ui_oauth2_redirect_url=None,
         redoc_url=None,
         redirect_slashes=False,
+        # FastAPI's own OpenTelemetry looks for an SDK's providers on every request (about
+        # 5 µs); no function installs one: its request log line is its telemetry.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         exception_handlers={
             RequestValidationError: _validation_error,
             HTTPException: _http_error,
