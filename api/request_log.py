@@ -9,10 +9,13 @@ import logging
 import os
 import time
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 SERVICE_LOGGER = "prefect_run_states"
 request_logger = logging.getLogger(f"{SERVICE_LOGGER}.requests")
+
+# Made once: `json.dumps(..., default=str)` would build a new encoder for every line.
+_to_json = json.JSONEncoder(default=str).encode
 
 
 class JSONFormatter(logging.Formatter):
@@ -24,7 +27,7 @@ class JSONFormatter(logging.Formatter):
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _to_json(entry)
 
 
 _handler = logging.StreamHandler()  # stderr
@@ -40,44 +43,28 @@ def configure_logging() -> None:
     logger.setLevel(os.environ.get("LOG_LEVEL") or "INFO")
 
 
-class RequestLog:
-    """Logs each request once answered: INFO, or ERROR for a 5xx or a request left unanswered.
+def log_request(scope: Scope, status: int | None, started: float) -> None:
+    """Log a request once answered: INFO, or ERROR for a 5xx or a request left unanswered
+    (`status` None). `started` is its `time.perf_counter()` on arrival.
 
     `request_id` is Lambda's (Mangum puts the invocation's context in the scope), absent
     elsewhere; `route` is the path template of the route that served the request, null
     where none did (a 404, or a refusal before routing).
     """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status: int | None = None
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
-            request_logger.log(
-                logging.INFO if status is not None and status < 500 else logging.ERROR,
-                "request",
-                extra={
-                    "fields": {
-                        "request_id": getattr(scope.get("aws.context"), "aws_request_id", None),
-                        "method": scope["method"],
-                        "path": scope["path"],
-                        "route": getattr(scope.get("route"), "path", None),
-                        "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                    }
-                },
-            )
+    level = logging.INFO if status is not None and status < 500 else logging.ERROR
+    if not request_logger.isEnabledFor(level):
+        return
+    fields = {
+        "request_id": getattr(scope.get("aws.context"), "aws_request_id", None),
+        "method": scope["method"],
+        "path": scope["path"],
+        "route": getattr(scope.get("route"), "path", None),
+        "status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+    }
+    # What `request_logger.log` does, less its walk up the stack for the caller's file and
+    # line, which no line shows: about 3 µs a request.
+    record = request_logger.makeRecord(
+        request_logger.name, level, __file__, 0, "request", (), None, extra={"fields": fields}
+    )
+    request_logger.handle(record)

@@ -1,6 +1,7 @@
 """Listing cost against dynalite: runs of 10 to 10,000 states, through the list function.
 
-dynalite pages like DynamoDB (1 MB a page), so a long listing shows its cost per page.
+Each run is listed as a client pages through it (`limit`, then each `X-Next-Cursor`), so
+every length is listed the same way: one Query per page, and no call per state.
 Run as `python -m benchmarks.listing`: it starts dynalite on a free loopback port, fills
 the tables in parallel, measures, stops dynalite, and prints its figures as JSON.
 """
@@ -17,16 +18,22 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from api.paging import MAX_LIMIT, NEXT_CURSOR_HEADER
+from api.runs import FLOW_RUN
 from benchmarks.functions import PROJECT, invoke
 from benchmarks.states import sample_state
 from tests.lambda_events import http_api_event
 from tests.servers import free_port
 
+if TYPE_CHECKING:
+    from mangum import Mangum
+
 DYNALITE = PROJECT / "node_modules" / ".bin" / "dynalite"
 RUN_LENGTHS = (10, 100, 1_000, 10_000)
 SEED_THREADS = 8
+PAGE_LIMIT = MAX_LIMIT  # states per page: the most a client may ask for
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +43,8 @@ class ListingFigures:
     repetitions: int
     median_ms: float
     us_per_state: float
-    calls: int  # DynamoDB calls per listing
-    pages: int  # Query responses per listing
+    calls: int  # DynamoDB calls (Queries) per listing
+    pages: int  # responses per listing: pages of at most PAGE_LIMIT states
     body_bytes: int
 
 
@@ -65,7 +72,6 @@ def measure_listing(run_lengths: tuple[int, ...]) -> list[ListingFigures]:
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
         # Imported once the endpoint is set: the function's client is made from it.
         from api.dependencies import dynamodb_repository
-        from api.runs import FLOW_RUN
         from handlers.list_flow_run_states import handler
         from local.tables import create_tables
         from storage.dynamodb import dynamodb_client
@@ -85,42 +91,52 @@ def measure_listing(run_lengths: tuple[int, ...]) -> list[ListingFigures]:
                 pass
 
         calls = 0
-        pages = 0
 
         def count_call(**_: Any) -> None:
             nonlocal calls
             calls += 1
 
-        def count_page(parsed: dict[str, Any], **_: Any) -> None:
-            nonlocal pages
-            pages += "Items" in parsed
-
         client.meta.events.register("before-call.dynamodb.Query", count_call)
-        client.meta.events.register("after-call.dynamodb.Query", count_page)
         figures = []
         for length, run_id in runs.items():
-            event = http_api_event("GET", FLOW_RUN.states_path, query=f"flow_run_id={run_id}")
             repetitions = max(3, min(20, 2_000 // length))
             durations = []
             for _ in range(repetitions):
-                calls = pages = 0
+                calls = 0
                 start = time.perf_counter()
-                response = invoke(handler, event)
+                pages = _list_in_pages(handler, run_id)
                 durations.append(time.perf_counter() - start)
             median_ms = statistics.median(durations) * 1e3
             figures.append(
                 ListingFigures(
                     states=length,
-                    listed=len(json.loads(response["body"])),
+                    listed=sum(len(json.loads(page)) for page in pages),
                     repetitions=repetitions,
                     median_ms=median_ms,
                     us_per_state=median_ms * 1e3 / length,
                     calls=calls,
-                    pages=pages,
-                    body_bytes=len(response["body"]),
+                    pages=len(pages),
+                    body_bytes=sum(len(page) for page in pages),
                 )
             )
         return figures
+
+
+def _list_in_pages(handler: "Mangum", run_id: str) -> list[str]:
+    """A run's whole listing, as a client pages through it: `limit`, then each response's
+    cursor, until a response comes without one. The body of each page."""
+    bodies = []
+    query = f"{FLOW_RUN.run_id_field}={run_id}&limit={PAGE_LIMIT}"
+    while True:
+        response = invoke(handler, http_api_event("GET", FLOW_RUN.states_path, query=query))
+        if response["statusCode"] != 200:
+            raise RuntimeError(f"the listing answered {response['statusCode']}")
+        bodies.append(response["body"])
+        headers = {name.lower(): value for name, value in response["headers"].items()}
+        cursor = headers.get(NEXT_CURSOR_HEADER.lower())
+        if cursor is None:
+            return bodies
+        query = f"{FLOW_RUN.run_id_field}={run_id}&limit={PAGE_LIMIT}&cursor={cursor}"
 
 
 def _wait_until_answering(client: Any, timeout: float = 30) -> None:

@@ -1,10 +1,13 @@
 """Warm overhead: many invocations of each function's Mangum handler in one process.
 
-With `--storage memory`, each table is a `MemoryRepository` put in place through the app's
-`dependency_overrides`: what is left is everything but the database. With `--storage moto`,
-the functions' own DynamoDB repositories talk to moto in the same process. Run as
-`python -m benchmarks.warm`, in a process of its own, so that nothing the benchmark
-itself loads weighs on the collector; it prints its figures as JSON.
+With `--storage memory`, each table is a `MemoryRepository`, put where the functions find
+their DynamoDB repository (`api.dependencies.dynamodb_repository`, as the tests do): the
+request takes the deployed path, and what is left is everything but the database. (Not
+`app.dependency_overrides`: FastAPI re-reads an override's signature on every request, about
+15 µs that no deployed function pays.) With `--storage moto`, the functions' own DynamoDB
+repositories talk to moto in the same process. Run as `python -m benchmarks.warm`, in a
+process of its own, so that nothing the benchmark itself loads weighs on the collector; it
+prints its figures as JSON.
 """
 
 import argparse
@@ -13,19 +16,18 @@ import importlib
 import json
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from unittest import mock
 
-from fastapi import FastAPI
 from mangum import Mangum
 
-from api.dependencies import dynamodb_repository, repository_for
+from api import dependencies
 from benchmarks.functions import (
     LambdaFunction,
-    StorageRequest,
     invoke,
     load_event,
     storage_request,
@@ -33,9 +35,13 @@ from benchmarks.functions import (
 )
 from benchmarks.states import MemoryRepository, after_each, before_each, seed
 from storage.repository import StateRepository
+from storage.tables import StateTable
 
 Storage = Literal["memory", "moto"]
 WARM_UP = 50  # invocations before the measured ones: the first builds what later ones reuse
+# The invocations are made in rounds, each function in turn, so that drift on a shared
+# machine weighs on every function alike rather than on whichever runs first.
+ROUNDS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,86 +54,98 @@ class WarmFigures:
     p99_us: float
 
 
-def _handler(function: LambdaFunction) -> Mangum:
-    handler: Mangum = getattr(importlib.import_module(function.module), function.attribute)
-    return handler
+class _Subject:
+    """One function under measurement: its handler, its event, and its table's contents."""
 
+    def __init__(self, function: LambdaFunction, event: dict[str, Any], storage: Storage) -> None:
+        self.function = function
+        self.storage = storage
+        self.handler: Mangum = getattr(importlib.import_module(function.module), function.attribute)
+        self.event = event
+        self.request = storage_request(event)
+        self.repository: StateRepository | None = None
+        if self.request is not None:
+            table = self.request.kind.table
+            self.repository = (
+                MemoryRepository()
+                if storage == "memory"
+                else dependencies.dynamodb_repository(table)
+            )
+            seed(self.repository, self.request)
+        self.durations: list[float] = []
+        self.status = 0
 
-def _app(handler: Mangum) -> FastAPI:
-    app = handler.app
-    assert isinstance(app, FastAPI), "a function's handler serves a FastAPI app"
-    return app
+    def run(self, invocations: int, memory: dict[StateTable, StateRepository]) -> list[float]:
+        """Invoke the handler `invocations` times; the duration of each, in µs."""
+        request, repository = self.request, self.repository
+        if request is not None and repository is not None:
+            if self.storage == "memory":
+                memory[request.kind.table] = repository
+            elif request.operation == "read":  # another function's delete may have removed it
+                seed(repository, request)
+        durations = []
+        for _ in range(invocations):
+            if repository is not None:
+                before_each(repository, request)
+            start = time.perf_counter_ns()
+            response = invoke(self.handler, self.event)
+            durations.append((time.perf_counter_ns() - start) / 1e3)
+            if repository is not None:
+                after_each(repository, request, response)
+            self.status = response["statusCode"]
+        return durations
 
-
-@contextmanager
-def _repository(
-    handler: Mangum, request: StorageRequest | None, storage: Storage
-) -> Iterator[StateRepository | None]:
-    """The repository the function will use, seeded with what its event asks for."""
-    if request is None:
-        yield None
-        return
-    if storage == "moto":
-        repository: StateRepository = dynamodb_repository(request.kind.table)
-        seed(repository, request)
-        yield repository
-        return
-    memory = MemoryRepository()
-    seed(memory, request)
-
-    async def provide() -> StateRepository:
-        return memory
-
-    overrides = _app(handler).dependency_overrides
-    overrides[repository_for(request.kind.table)] = provide
-    try:
-        yield memory
-    finally:
-        overrides.clear()
+    def figures(self) -> WarmFigures:
+        durations = sorted(self.durations)
+        return WarmFigures(
+            function=self.function.logical_id,
+            storage=self.storage,
+            status=self.status,
+            invocations=len(durations),
+            p50_us=statistics.median(durations),
+            p99_us=_percentile(durations, 0.99),
+        )
 
 
 def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
 
 
+def _measure(subjects: Sequence[_Subject], invocations: int, rounds: int) -> list[WarmFigures]:
+    memory: dict[StateTable, StateRepository] = {}  # each table, for the function running
+    with ExitStack() as stack:
+        if any(subject.storage == "memory" for subject in subjects):
+            stack.enter_context(
+                mock.patch.object(dependencies, "dynamodb_repository", memory.__getitem__)
+            )
+        for subject in subjects:
+            subject.run(WARM_UP, memory)
+        per_round = -(-invocations // rounds)
+        for _ in range(rounds):
+            for subject in subjects:
+                remaining = invocations - len(subject.durations)
+                subject.durations += subject.run(min(per_round, remaining), memory)
+    return [subject.figures() for subject in subjects]
+
+
 def measure_function(
     function: LambdaFunction, event: dict[str, Any], storage: Storage, invocations: int
 ) -> WarmFigures:
-    handler = _handler(function)
-    request = storage_request(event)
-    durations: list[float] = []
-    status = 0
-    with _repository(handler, request, storage) as repository:
-        for index in range(WARM_UP + invocations):
-            if repository is not None:
-                before_each(repository, request)
-            start = time.perf_counter_ns()
-            response = invoke(handler, event)
-            elapsed = time.perf_counter_ns() - start
-            if repository is not None:
-                after_each(repository, request, response)
-            status = response["statusCode"]
-            if index >= WARM_UP:
-                durations.append(elapsed / 1e3)
-    durations.sort()
-    return WarmFigures(
-        function=function.logical_id,
-        storage=storage,
-        status=status,
-        invocations=invocations,
-        p50_us=statistics.median(durations),
-        p99_us=_percentile(durations, 0.99),
-    )
+    (figures,) = _measure([_Subject(function, event, storage)], invocations, rounds=1)
+    return figures
 
 
-def measure_warm(events: Path, storage: Storage, invocations: int) -> list[WarmFigures]:
+def measure_warm(
+    events: Path, storage: Storage, invocations: int, rounds: int = ROUNDS
+) -> list[WarmFigures]:
     with ExitStack() as stack:
         if storage == "moto":
             stack.enter_context(_moto())
-        return [
-            measure_function(function, load_event(events, function), storage, invocations)
+        subjects = [
+            _Subject(function, load_event(events, function), storage)
             for function in template_functions()
         ]
+        return _measure(subjects, invocations, rounds)
 
 
 @contextmanager
@@ -147,8 +165,9 @@ def main(arguments: list[str] | None = None, output: Callable[[str], Any] = prin
     parser.add_argument("--events", type=Path, required=True)
     parser.add_argument("--storage", choices=["memory", "moto"], required=True)
     parser.add_argument("--invocations", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     options = parser.parse_args(arguments)
-    figures = measure_warm(options.events, options.storage, options.invocations)
+    figures = measure_warm(options.events, options.storage, options.invocations, options.rounds)
     output(json.dumps([dataclasses.asdict(figure) for figure in figures]))
 
 
