@@ -150,6 +150,20 @@ def test_every_function_runs_on_a_current_python_on_arm64() -> None:
     assert layer["Properties"]["CompatibleArchitectures"] == settings["Architectures"]
 
 
+def test_snapstart_is_a_switch_off_by_default_on_published_versions() -> None:
+    template = load_template()
+    parameter = template["Parameters"]["SnapStartApplyOn"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == (
+        "None",
+        ["None", "PublishedVersions"],
+    )
+    settings = template["Globals"]["Function"]
+    assert settings["SnapStart"] == {"ApplyOn": {"Ref": "SnapStartApplyOn"}}
+    assert settings["AutoPublishAlias"]  # SnapStart snapshots published versions only
+    for logical_id in function_ids():
+        assert {"SnapStart", "AutoPublishAlias"}.isdisjoint(function_properties(logical_id))
+
+
 def test_every_function_receives_the_table_names_and_the_log_level() -> None:
     template = load_template()
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
