@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, cast
 
+from api.request_log import SERVICE_LOGGER
+
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ssm import SSMClient
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 AUTH_STRING_VARIABLE = "PREFECT_SERVER_API_AUTH_STRING"
 AUTH_STRING_ARN_VARIABLE = "PREFECT_SERVER_API_AUTH_STRING_ARN"
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(f"{SERVICE_LOGGER}.auth")
 
 
 class AuthStringUnavailable(Exception):

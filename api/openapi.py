@@ -11,9 +11,16 @@ from api.schemas import DetailBody, ExceptionBody, ValidationErrorBody
 
 Responses = dict[int | str, dict[str, Any]]
 
-_GATE: Responses = {
+_VERSION_REFUSED: Responses = {
     400: {"model": DetailBody, "description": "The X-Prefect-Api-Version header is refused"},
+}
+_UNAUTHORIZED: Responses = {
     401: {"model": ExceptionBody, "description": "Auth is on and the request lacks it"},
+}
+_INVALID: Responses = {
+    422: {"model": ValidationErrorBody, "description": "The request is invalid"},
+}
+_ALWAYS: Responses = {
     405: {
         "model": DetailBody,
         "description": "Method not allowed",
@@ -25,7 +32,6 @@ _GATE: Responses = {
             }
         },
     },
-    422: {"model": ValidationErrorBody, "description": "The request is invalid"},
     500: {"model": ExceptionBody, "description": "Unexpected error"},
 }
 _STORAGE: Responses = {
@@ -54,9 +60,23 @@ _VERSION_HEADER: dict[str, Any] = {
 
 
 def error_responses(
-    *, storage: bool = True, not_found: bool = False, too_large: bool = False
+    *,
+    versioned: bool = True,
+    authenticated: bool = True,
+    validated: bool = True,
+    storage: bool = True,
+    not_found: bool = False,
+    too_large: bool = False,
 ) -> Responses:
-    responses = dict(_GATE)
+    """The error answers a route can give: each flag says whether it goes through that check
+    (the API-version header, auth, its parameters and body) or reads DynamoDB."""
+    responses = dict(_ALWAYS)
+    if versioned:
+        responses |= _VERSION_REFUSED
+    if authenticated:
+        responses |= _UNAUTHORIZED
+    if validated:
+        responses |= _INVALID
     if storage:
         responses |= _STORAGE
     if not_found:

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
     Item = dict[str, AttributeValueTypeDef]
 
-logger = logging.getLogger(__name__)
+# Under the service's logger (api.request_log.SERVICE_LOGGER), which writes JSON lines.
+logger = logging.getLogger("prefect_run_states.storage")
 
 # DynamoDB's item limit: 400 KB, counted as 409,600 bytes of attribute names and values.
 ITEM_SIZE_LIMIT = 409_600

@@ -3,6 +3,7 @@ over HTTP."""
 
 import asyncio
 import functools
+import logging
 import os
 import uuid
 import warnings
@@ -33,6 +34,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from api import dependencies  # noqa: E402
+from api.request_log import SERVICE_LOGGER  # noqa: E402
 from api.runs import FLOW_RUN, TASK_RUN, RunKind  # noqa: E402
 from local.tables import create_tables  # noqa: E402
 from storage.dynamodb import CLIENT_CONFIG, DynamoDBStateRepository, dynamodb_client  # noqa: E402
@@ -45,6 +47,18 @@ for _kind in (FLOW_RUN, TASK_RUN):  # states are kept until deleted, unless a te
     os.environ.pop(_kind.table.retention_env_var, None)
 
 API_VERSION_HEADER = {"X-Prefect-Api-Version": "0.8.4"}
+
+
+@pytest.fixture
+def service_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """`caplog`, seeing the service's own loggers too: they write JSON lines and do not
+    propagate to the root logger, where `caplog` listens."""
+    service = logging.getLogger(SERVICE_LOGGER)
+    service.addHandler(caplog.handler)
+    try:
+        yield caplog
+    finally:
+        service.removeHandler(caplog.handler)
 
 
 @pytest.fixture(autouse=True)

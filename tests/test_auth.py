@@ -310,9 +310,10 @@ def test_a_misconfigured_auth_string_fails_closed(
 def test_the_auth_string_is_never_logged(
     aws_calls: list[str],
     monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    service_log: pytest.LogCaptureFixture,
     store: Callable[[str], str],
 ) -> None:
+    caplog = service_log
     secret = f"admin:{new_id()}"
     arn = store(secret)
     monkeypatch.setenv(AUTH_STRING_ARN_VARIABLE, arn)

@@ -157,7 +157,7 @@ def assert_logged_misconfiguration(
 ) -> None:
     """One error line per failed call, naming the table, the variable that named it, and
     what DynamoDB answered."""
-    records = [r for r in caplog.records if r.name == "storage.dynamodb"]
+    records = [r for r in caplog.records if r.name == "prefect_run_states.storage"]
     assert len(records) == count
     for record in records:
         assert record.levelno == logging.ERROR
@@ -171,7 +171,7 @@ def test_a_missing_table_is_500_and_the_log_names_it(
     moto_tables: str,
     kind: RunKind,
     monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    service_log: pytest.LogCaptureFixture,
 ) -> None:
     run_id = new_id()
     earlier = Service(moto_tables).write(kind, run_id)
@@ -185,7 +185,7 @@ def test_a_missing_table_is_500_and_the_log_names_it(
         assert response.status_code == 500
         assert response.json() == INTERNAL_ERROR
     assert_logged_misconfiguration(
-        caplog, 2, "no-such-table", kind.table.env_var, "ResourceNotFoundException"
+        service_log, 2, "no-such-table", kind.table.env_var, "ResourceNotFoundException"
     )
 
     monkeypatch.delenv(kind.table.env_var)  # the operator sets it right
@@ -195,7 +195,7 @@ def test_a_missing_table_is_500_and_the_log_names_it(
 
 
 def test_denied_access_is_500_and_the_log_names_the_table(
-    moto_tables: str, kind: RunKind, caplog: pytest.LogCaptureFixture
+    moto_tables: str, kind: RunKind, service_log: pytest.LogCaptureFixture
 ) -> None:
     service = Service(moto_tables)
     run_id = new_id()
@@ -208,7 +208,7 @@ def test_denied_access_is_500_and_the_log_names_the_table(
     assert response.status_code == 500
     assert response.json() == INTERNAL_ERROR
     assert_logged_misconfiguration(
-        caplog, 1, kind.table.name, kind.table.env_var, "AccessDeniedException"
+        service_log, 1, kind.table.name, kind.table.env_var, "AccessDeniedException"
     )
 
     later = service.write(kind, run_id)

@@ -93,3 +93,15 @@ def test_an_exception_is_one_json_line_with_its_traceback() -> None:
     parsed = json.loads(line)
     assert parsed["message"] == "failed"
     assert "RuntimeError: boom" in parsed["exception"]
+
+
+def test_every_module_logs_under_the_service_logger_which_writes_json() -> None:
+    """A logger outside it would reach Lambda's root handler and be written as plain text."""
+    import api.app
+    import api.auth
+    import storage.dynamodb
+    from api.request_log import SERVICE_LOGGER
+
+    for module in (api.app, api.auth, storage.dynamodb):
+        name = module.logger.name
+        assert name == SERVICE_LOGGER or name.startswith(f"{SERVICE_LOGGER}."), module
