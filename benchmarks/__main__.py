@@ -30,15 +30,14 @@ from benchmarks.functions import (
 from benchmarks.listing import PAGE_LIMIT, RUN_LENGTHS
 from benchmarks.states import seed
 from benchmarks.warm import ROUNDS, WARM_UP
+from local.database import LOCAL_AWS_SETTINGS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 # Local settings: a region and dummy credentials, and no shared AWS files.
 _AWS_SETTINGS = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
+    **LOCAL_AWS_SETTINGS,
     "AWS_CONFIG_FILE": "/nonexistent/aws-config",
     "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/aws-credentials",
     "AWS_EC2_METADATA_DISABLED": "true",

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
 # Every local setting needs a region and credentials, even when they are dummies.
-_LOCAL_AWS_SETTINGS = {
+LOCAL_AWS_SETTINGS = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
@@ -17,7 +17,7 @@ def local_dynamodb() -> Iterator[str | None]:
     """moto's in-memory DynamoDB while the block runs, unless AWS_ENDPOINT_URL_DYNAMODB (or
     AWS_ENDPOINT_URL) names another; either way, missing tables are created from
     `template.yaml`. Yields that endpoint, or None for moto's."""
-    for variable, value in _LOCAL_AWS_SETTINGS.items():
+    for variable, value in LOCAL_AWS_SETTINGS.items():
         os.environ.setdefault(variable, value)
     endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
     with ExitStack() as stack:

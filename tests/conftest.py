@@ -13,12 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-for _variable, _value in {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-}.items():
-    os.environ[_variable] = _value
+from local.database import LOCAL_AWS_SETTINGS
+
+os.environ.update(LOCAL_AWS_SETTINGS)
 for _variable in (
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",

@@ -47,38 +47,37 @@ _SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]+)\}")  # ${Name} or ${Name.Attribute
 # --- references ------------------------------------------------------------------------
 
 
-def references(node: Any) -> Iterator[str]:
-    """Every resource, parameter or pseudo-parameter a Ref, GetAtt or Sub in `node` names."""
+def intrinsics(node: Any) -> Iterator[tuple[str, Any]]:
+    """Every key of every mapping in `node`, at any depth, with its value."""
     if isinstance(node, list):
         for item in node:
-            yield from references(item)
+            yield from intrinsics(item)
     elif isinstance(node, dict):
         for key, value in node.items():
-            if key == "Ref":
-                yield value
-            elif key == "Fn::GetAtt":
-                yield value[0]
-            elif key == "Fn::Sub":
-                text, variables = (value, {}) if isinstance(value, str) else value
-                for name in _SUB_VARIABLE.findall(text):
-                    if name not in variables:
-                        yield name.split(".")[0]
-                yield from references(variables)
-            else:
-                yield from references(value)
+            yield key, value
+            yield from intrinsics(value)
+
+
+def references(node: Any) -> Iterator[str]:
+    """Every resource, parameter or pseudo-parameter a Ref, GetAtt or Sub in `node` names."""
+    for key, value in intrinsics(node):
+        if key == "Ref":
+            yield value
+        elif key == "Fn::GetAtt":
+            yield value[0]
+        elif key == "Fn::Sub":  # its variables' own references are found as the walk goes on
+            text, variables = (value, {}) if isinstance(value, str) else value
+            for name in _SUB_VARIABLE.findall(text):
+                if name not in variables:
+                    yield name.split(".")[0]
 
 
 def conditions_used(node: Any) -> Iterator[str]:
-    if isinstance(node, list):
-        for item in node:
-            yield from conditions_used(item)
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            if key == "Fn::If":
-                yield value[0]
-            elif key == "Condition" and isinstance(value, str):
-                yield value
-            yield from conditions_used(value)
+    for key, value in intrinsics(node):
+        if key == "Fn::If":
+            yield value[0]
+        elif key == "Condition" and isinstance(value, str):
+            yield value
 
 
 def sam_generated(resources: dict[str, Any]) -> set[str]:
