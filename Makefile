@@ -28,7 +28,7 @@ help:  ## List the targets
 	$(UV) sync --frozen
 	@touch $@
 
-# dynalite, the second DynamoDB the tests run on (package.json: a dev dependency only). No
+# dynalite and DynamoDB Local (package.json: dev dependencies only). No
 # install scripts: the one it has compiles a LevelDB binding that in-memory use never needs.
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
