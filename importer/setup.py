@@ -1,0 +1,44 @@
+"""An importer wired to its source and to the service's tables, for the command line, the
+scheduled function, the tests and the benchmark alike."""
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+from api.retention import retention_period
+from importer.checkpoint import CheckpointStore
+from importer.copy import Importer
+from importer.progress import Progress
+from importer.source import PrefectSource
+from importer.tables import StateTables, importer_client
+
+# Runs whose states are read at once, and DynamoDB batches written at once: on two cores,
+# more only queue behind the source's own workers.
+CONNECTIONS = 8
+
+
+@contextmanager
+def open_importer(
+    source_url: str,
+    auth_string: str | None = None,
+    connections: int = CONNECTIONS,
+    progress: Progress | None = None,
+) -> Iterator[Importer]:
+    """An importer from the Prefect server at `source_url`, once it is known to be a Prefect 3
+    server (else a SourceError), into the tables the service uses (its environment: table
+    names, retention periods, `AWS_ENDPOINT_URL_DYNAMODB`)."""
+    source = PrefectSource(source_url, auth_string, connections)
+    try:
+        source.check_version()
+        client = importer_client(connections)
+        with ThreadPoolExecutor(connections, thread_name_prefix="import") as executor:
+            yield Importer(
+                source,
+                StateTables(client, executor),
+                CheckpointStore(client, source.api_url),
+                lambda kind: retention_period(kind.table),
+                executor,
+                progress,
+            )
+    finally:
+        source.close()
