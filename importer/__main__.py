@@ -67,17 +67,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _use_local_database() -> None:
-    """With an endpoint named (an emulator), its dummy settings and missing tables, as
-    `make serve` has them; against AWS, nothing is created."""
-    if os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL"):
-        from local.database import LOCAL_AWS_SETTINGS
-        from local.tables import create_tables
-        from storage.dynamodb import dynamodb_client
+def _on_an_emulator() -> bool:
+    """With an endpoint named (an emulator), its dummy settings, as `make serve` has them."""
+    if not (os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")):
+        return False
+    from local.database import LOCAL_AWS_SETTINGS
 
-        for variable, value in LOCAL_AWS_SETTINGS.items():
-            os.environ.setdefault(variable, value)
-        create_tables(dynamodb_client())
+    for variable, value in LOCAL_AWS_SETTINGS.items():
+        os.environ.setdefault(variable, value)
+    return True
 
 
 def main(arguments: list[str] | None = None) -> int:
@@ -87,8 +85,12 @@ def main(arguments: list[str] | None = None) -> int:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     auth_string = os.environ.get(AUTH_STRING_VARIABLE) or None
     try:
-        _use_local_database()
+        on_an_emulator = _on_an_emulator()
         with open_importer(options.source, auth_string, options.connections, Progress()) as run:
+            if on_an_emulator:  # missing tables created, as `make serve` does; never on AWS
+                from local.tables import create_tables
+
+                create_tables(run.tables.client)
 
             def stop(signal_number: int, frame: FrameType | None) -> None:
                 name = signal.Signals(signal_number).name

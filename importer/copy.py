@@ -1,6 +1,6 @@
 """The copy: passes over the source's runs, each run's states stored exactly, once.
 
-A pass walks listings of runs (`listings`), a page of 200 at a time, and records in the
+A pass walks listings of runs (`listings`), a page (200 runs) at a time, and records in the
 checkpoint after each page where it got to. The first pass lists every run; later passes
 list only the runs that finished since the last completed pass began (less an overlap) and
 the runs not finished yet, however long ago they started.
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from importer.checkpoint import Checkpoint, CheckpointStore
 from importer.progress import Progress, Summary
-from importer.source import PAGE_SIZE, PrefectSource, Run
+from importer.source import PrefectSource, Run
 from importer.tables import StateTables
 from storage import clock
 from storage.dynamodb import ITEM_SIZE_LIMIT, item_size, state_item
@@ -86,13 +86,13 @@ class Importer:
         progress: Progress | None = None,
         now: Callable[[], datetime] = clock.utc_now,
     ) -> None:
-        self._source = source
-        self._tables = tables
+        self.source = source
+        self.tables = tables
         self._checkpoints = checkpoints
         self._retention = {kind: retention(kind) for kind in KINDS}
         self._executor = executor
         self._progress = progress or Progress()
-        self._now = now
+        self.now = now
         self.stop = threading.Event()  # set it to stop after the page in flight
         self.summary = Summary()
         self._lock = threading.Lock()
@@ -108,7 +108,7 @@ class Importer:
         while not self.stop.is_set():
             own_pass = not checkpoint.in_pass
             if own_pass:
-                checkpoint = checkpoint.begin_pass(self._now())
+                checkpoint = checkpoint.begin_pass(self.now())
                 self._checkpoints.save(checkpoint)
             checkpoint = self._continue_pass(checkpoint, deadline)
             if checkpoint.in_pass:  # stopped, or out of time
@@ -124,16 +124,16 @@ class Importer:
         steps = listings(checkpoint.watermark)
         while checkpoint.step < len(steps):
             listing = steps[checkpoint.step]
-            total = self._source.count_runs(listing.kind, listing.run_filter)
+            total = self.source.count_runs(listing.kind, listing.run_filter)
             self._progress.listing(listing.what, total, checkpoint.offset)
             while True:
                 if self.stop.is_set() or (deadline is not None and time.monotonic() > deadline):
                     self._progress.done()
                     return checkpoint
-                runs = self._source.list_runs(listing.kind, listing.run_filter, checkpoint.offset)
+                runs = self.source.list_runs(listing.kind, listing.run_filter, checkpoint.offset)
                 self._copy_runs(listing.kind, runs)
                 checkpoint = checkpoint.advanced(len(runs))
-                if len(runs) < PAGE_SIZE:
+                if len(runs) < self.source.page_size:
                     break
                 self._checkpoints.save(checkpoint)
                 self._progress.update(checkpoint.offset, self.summary)
@@ -150,26 +150,26 @@ class Importer:
         table = kind.table
         self.summary.runs_read += len(runs)
         current = {run.state_id for run in runs if run.state_id is not None}
-        stored_current = self._tables.present(table, current)
+        stored_current = self.tables.present(table, current)
         to_read = [run for run in runs if run.state_id and run.state_id not in stored_current]
         self.summary.runs_complete += len(stored_current)
         run_states = list(self._executor.map(lambda run: self._run_states(kind, run), to_read))
         earlier = [item for states in run_states for item in states.earlier]
         last = [states.current for states in run_states if states.current is not None]
-        stored = self._tables.present(table, (item[ID]["S"] for item in earlier + last))
+        stored = self.tables.present(table, (item[ID]["S"] for item in earlier + last))
         self.summary.states_present += len(stored)
         # Every run's earlier states first, then their current states (see the module's doc).
         for items in (earlier, last):
             missing = [item for item in items if item[ID]["S"] not in stored]
-            self._tables.write(table, missing)
+            self.tables.write(table, missing)
             self.summary.states_copied += len(missing)
 
     def _run_states(self, kind: RunKind, run: Run) -> _RunStates:
         """A run's states as items to store; those skipped are counted (under a lock: this
         runs in the executor's threads)."""
-        now = fixed_width_utc(self._now())
+        now = fixed_width_utc(self.now())
         result = _RunStates()
-        for state in self._source.run_states(kind, run.id):
+        for state in self.source.run_states(kind, run.id):
             stored = state_to_store(
                 state.id,
                 run.id,

@@ -4,6 +4,7 @@ scheduled function, the tests and the benchmark alike."""
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from api.retention import retention_period
 from importer.checkpoint import CheckpointStore
@@ -11,6 +12,9 @@ from importer.copy import Importer
 from importer.progress import Progress
 from importer.source import PrefectSource
 from importer.tables import StateTables, importer_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # Runs whose states are read at once, and DynamoDB batches written at once: on two cores,
 # more only queue behind the source's own workers.
@@ -23,14 +27,15 @@ def open_importer(
     auth_string: str | None = None,
     connections: int = CONNECTIONS,
     progress: Progress | None = None,
+    client: "DynamoDBClient | None" = None,
 ) -> Iterator[Importer]:
     """An importer from the Prefect server at `source_url`, once it is known to be a Prefect 3
     server (else a SourceError), into the tables the service uses (its environment: table
-    names, retention periods, `AWS_ENDPOINT_URL_DYNAMODB`)."""
+    names, retention periods, `AWS_ENDPOINT_URL_DYNAMODB`), or through `client`."""
     source = PrefectSource(source_url, auth_string, connections)
     try:
         source.check_version()
-        client = importer_client(connections)
+        client = client or importer_client(connections)
         with ThreadPoolExecutor(connections, thread_name_prefix="import") as executor:
             yield Importer(
                 source,

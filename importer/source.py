@@ -33,6 +33,14 @@ class SourceError(Exception):
     """The source cannot be copied from: the message says why and what to do."""
 
 
+class SourceRefused(SourceError):
+    """The source answered a request with an error status that no retry changes."""
+
+    def __init__(self, message: str, response: httpx.Response) -> None:
+        super().__init__(message)
+        self.response = response
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     id: str
@@ -60,8 +68,10 @@ class PrefectSource:
         auth_string: str | None = None,
         connections: int = 8,
         sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
+        self.page_size = PAGE_SIZE
         headers = {}
         if auth_string:  # as Prefect's client sends PREFECT_API_AUTH_STRING
             token = base64.b64encode(auth_string.encode()).decode()
@@ -71,6 +81,7 @@ class PrefectSource:
             headers=headers,
             timeout=TIMEOUT,
             limits=httpx.Limits(max_connections=connections),
+            transport=transport,
         )
         self._sleep = sleep
 
@@ -79,7 +90,10 @@ class PrefectSource:
 
     def check_version(self) -> str:
         """The source's Prefect version; a SourceError unless it is a Prefect 3 server."""
-        response = self._request("GET", "/admin/version", attempts=FIRST_CONTACT_ATTEMPTS)
+        try:
+            response = self._request("GET", "/admin/version", attempts=FIRST_CONTACT_ATTEMPTS)
+        except SourceRefused as refused:  # a 404 from a server that is no Prefect, say
+            response = refused.response
         try:
             version = response.json()
         except ValueError:
@@ -99,9 +113,9 @@ class PrefectSource:
         return count
 
     def list_runs(self, kind: RunKind, run_filter: dict[str, Any], offset: int) -> list[Run]:
-        """One page of the runs `run_filter` selects, newest id first."""
+        """One page (`page_size` runs) of the runs `run_filter` selects, newest id first."""
         path = kind.runs_path.removeprefix("/api")
-        body = {path.strip("/"): run_filter, "limit": PAGE_SIZE, "offset": offset}
+        body = {path.strip("/"): run_filter, "limit": self.page_size, "offset": offset}
         runs = self._request("POST", f"{path}/filter", json=body).json()
         return [Run(id=run["id"], state_id=run.get("state_id")) for run in runs]
 
@@ -133,9 +147,10 @@ class PrefectSource:
                     )
                 if response.status_code not in _RETRIED_STATUSES:
                     if response.is_error:
-                        raise SourceError(
+                        raise SourceRefused(
                             f"{method} {self.api_url}{path} answered {response.status_code}: "
-                            f"{response.text[:200]}"
+                            f"{response.text[:200]}",
+                            response,
                         )
                     return response
                 failure = f"{response.status_code} {response.reason_phrase}"

@@ -65,7 +65,8 @@ class StateTables:
 
     def write(self, table: StateTable, items: Sequence["Item"]) -> None:
         """Store the items, overwriting any with the same id; returns once all are stored."""
-        list(self._executor.map(lambda chunk: self._write(table, chunk), _chunks(items, 25)))
+        chunks = _chunks(items, BATCH_WRITE_ITEMS)
+        list(self._executor.map(lambda chunk: self._write(table, chunk), chunks))
 
     def _present(self, table: StateTable, state_ids: Sequence[str]) -> set[str]:
         request: dict[str, Any] = {
@@ -90,7 +91,8 @@ class StateTables:
         requests: list[WriteRequestTypeDef] = [{"PutRequest": {"Item": item}} for item in items]
         for attempt in range(UNPROCESSED_ATTEMPTS):
             response = self.client.batch_write_item(RequestItems={table.name: requests})
-            requests = list((response.get("UnprocessedItems") or {}).get(table.name, []))
+            unprocessed = (response.get("UnprocessedItems") or {}).get(table.name, [])
+            requests = cast("list[WriteRequestTypeDef]", unprocessed)
             if not requests:
                 return
             self._sleep(FIRST_BACKOFF * 2**attempt)

@@ -1,8 +1,9 @@
 """Real Prefect history, made by running flows: run with the Prefect venv's python
 (`.tools/prefect/bin/python`) and PREFECT_API_URL pointed at a Prefect server.
 
-    python tests/prefect_flows.py history     # retries, a failure, a subflow, a cached task,
-                                              # a scheduled run that never starts
+    python tests/prefect_flows.py history     # retries, failures, a subflow, a cached task,
+                                              # a scheduled run that never starts, and a
+                                              # state over DynamoDB's 400 KB
     python tests/prefect_flows.py runs N      # N small flow runs (the benchmark's history)
 
 It prints nothing but Prefect's own logs; the tests read what it made from the server.
@@ -57,6 +58,12 @@ def failing() -> None:
 
 
 @flow
+def oversized() -> None:
+    """Fails with a message that makes its Failed state larger than a DynamoDB item."""
+    raise ValueError("x" * 450_000)
+
+
+@flow
 def small(number: int) -> int:
     return number
 
@@ -64,6 +71,7 @@ def small(number: int) -> int:
 def history() -> None:
     parent()
     failing(return_state=True)
+    oversized(return_state=True)
     with get_client(sync_client=True) as client:
         # A run scheduled for next year that no worker will ever start.
         never = Scheduled(scheduled_time=datetime.now(UTC) + timedelta(days=365))
