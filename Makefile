@@ -83,6 +83,10 @@ $(SAM): | $(UV)
 build-%Function: .venv/.synced
 	$(VENV)/python -m bundle.build function "$(ARTIFACTS_DIR)"
 
+# The scheduled import: the importer and its own dependencies (httpx), beside the shared layer.
+build-ImportFunction: .venv/.synced | $(UV)
+	UV=$(UV) $(VENV)/python -m bundle.build importer "$(ARTIFACTS_DIR)" --platform aarch64-manylinux_2_34
+
 # aarch64 wheels for the template's arm64 functions; Lambda's Python 3.12 runs on glibc 2.34.
 build-DependenciesLayer: .venv/.synced | $(UV)
 	UV=$(UV) $(VENV)/python -m bundle.build layer "$(ARTIFACTS_DIR)" --platform aarch64-manylinux_2_34

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 CHECKPOINT = "checkpoint"  # the attribute holding the checkpoint as JSON
+KEY_PREFIX = "prefect-import:"  # its id: this, then the source URL (template.yaml grants it)
 # A run finished up to this long before a pass began may become visible only after it
 # began: task-run states arrive through Prefect's events, stamped with the client's clock.
 OVERLAP = timedelta(minutes=10)
@@ -63,7 +64,7 @@ class Checkpoint:
 class CheckpointStore:
     def __init__(self, client: "DynamoDBClient", source_url: str) -> None:
         self._client = client
-        self._key = {ID: {"S": f"prefect-import:{source_url}"}}
+        self._key = {ID: {"S": KEY_PREFIX + source_url}}
 
     def load(self) -> Checkpoint:
         item = self._client.get_item(

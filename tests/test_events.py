@@ -15,7 +15,14 @@ import pytest
 from api import dependencies
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from local.invoke import LocalContext, function_handler, function_ids
-from tests.template import DEFAULT_ROUTE, Operation, all_route_keys, route_keys, state_route
+from tests.template import (
+    DEFAULT_ROUTE,
+    Operation,
+    all_route_keys,
+    api_function_ids,
+    route_keys,
+    state_route,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 EVENTS = PROJECT / "events"
@@ -42,7 +49,7 @@ def test_every_function_has_one_event_and_every_event_a_function() -> None:
     assert {path.stem for path in EVENTS.glob("*.json")} == set(function_ids())
 
 
-@pytest.mark.parametrize("logical_id", function_ids())
+@pytest.mark.parametrize("logical_id", api_function_ids())
 def test_an_event_is_shaped_for_its_route(logical_id: str) -> None:
     event = event_of(logical_id)
     http = event["requestContext"]["http"]
@@ -70,7 +77,7 @@ def test_an_event_is_shaped_for_its_route(logical_id: str) -> None:
 def _set_state_function(kind: RunKind) -> str:
     (logical_id,) = (
         logical_id
-        for logical_id in function_ids()
+        for logical_id in api_function_ids()
         if route_keys(logical_id) == {f"POST {kind.set_state_path}"}
     )
     return logical_id
@@ -100,7 +107,7 @@ def _stored_state(kind: RunKind) -> dict[str, Any]:
     return state
 
 
-@pytest.mark.parametrize("logical_id", function_ids())
+@pytest.mark.parametrize("logical_id", api_function_ids())
 def test_every_function_answers_its_event_as_the_contract_says(
     without_event_states: None, logical_id: str
 ) -> None:

@@ -1,8 +1,9 @@
 """The importer against a real Prefect 3.9.1 server, filled by real flows: every run's states
 copied exactly, once; resumed, followed, concurrent; retention; and the faults.
 
-One Prefect server for the session (it takes 8-14 s to start), with auth on, so that every
-copy also sends SOURCE_AUTH_STRING. Each test copies into fresh tables.
+One Prefect server for the session (the `source` fixture, tests/prefect_source.py), with
+auth on, so that every copy also sends SOURCE_AUTH_STRING. Each test copies into fresh
+tables.
 """
 
 import json
@@ -13,13 +14,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -31,56 +28,15 @@ from importer.setup import open_importer
 from local.tables import create_tables
 from storage.repository import fixed_width_utc
 from storage.tables import EXPIRES_AT, FLOW_RUN_STATES, TASK_RUN_STATES
-from tests.servers import PROJECT, prefect_server, run_prefect_flows
+from tests.prefect_source import AUTH_STRING, History, Source
+from tests.servers import PROJECT
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 pytestmark = pytest.mark.slow
 
-AUTH_STRING = "importer:s3cret"  # ASCII: Prefect 3.9.1 answers 500 to a non-ASCII one
 KINDS = (FLOW_RUN, TASK_RUN)
-History = dict[RunKind, dict[str, list[dict[str, Any]]]]  # each kind's runs, their states
-
-
-@dataclass(frozen=True)
-class Source:
-    api_url: str
-    home: Path
-
-    def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api_url, auth=tuple(AUTH_STRING.split(":")))  # type: ignore[arg-type]
-
-    def run_ids(self, kind: RunKind) -> list[str]:
-        path = kind.runs_path.removeprefix("/api")
-        with self.http() as http:
-            runs = http.post(f"{path}/filter", json={}).raise_for_status().json()
-        return [run["id"] for run in runs]
-
-    def states(self, kind: RunKind, run_id: str) -> list[dict[str, Any]]:
-        path = kind.states_path.removeprefix("/api") + "/"
-        with self.http() as http:
-            response = http.get(path, params={kind.run_id_field: run_id}).raise_for_status()
-        states: list[dict[str, Any]] = response.json()
-        return states
-
-    def all_states(self) -> History:
-        return {
-            kind: {run_id: self.states(kind, run_id) for run_id in self.run_ids(kind)}
-            for kind in KINDS
-        }
-
-    def run_flows(self, *arguments: str) -> None:
-        run_prefect_flows(self.api_url, self.home, *arguments, auth_string=AUTH_STRING)
-
-
-@pytest.fixture(scope="session")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
-    home = tmp_path_factory.mktemp("prefect-home")
-    with prefect_server(home, AUTH_STRING) as api_url:
-        served = Source(api_url, home)
-        served.run_flows("history")
-        yield served
 
 
 @pytest.fixture
