@@ -91,5 +91,5 @@ build-ImportFunction: .venv/.synced | $(UV)
 build-DependenciesLayer: .venv/.synced | $(UV)
 	UV=$(UV) $(VENV)/python -m bundle.build layer "$(ARTIFACTS_DIR)" --platform aarch64-manylinux_2_34
 
-bench: .venv/.synced node_modules/.installed $(PREFECT)  ## Print cold, warm and DynamoDB figures (about 4 min)
+bench: .venv/.synced node_modules/.installed $(PREFECT)  ## Print cold, warm, DynamoDB and import figures (about 5 min)
 	UV=$(UV) $(VENV)/python -m benchmarks

@@ -4,7 +4,10 @@
     python tests/prefect_flows.py history     # retries, failures, a subflow, a cached task,
                                               # a scheduled run that never starts, and a
                                               # state over DynamoDB's 400 KB
-    python tests/prefect_flows.py runs N      # N small flow runs (the benchmark's history)
+    python tests/prefect_flows.py runs N      # N small flow runs
+    python tests/prefect_flows.py recorded N  # N flow runs of 3 states, each with a task run
+                                              # of 3, written through the API: the
+                                              # benchmark's volume, in seconds
 
 It prints nothing but Prefect's own logs; the tests read what it made from the server.
 """
@@ -83,10 +86,27 @@ def runs(count: int) -> None:
         small(number)
 
 
+def recorded(count: int) -> None:
+    from prefect.states import Completed, Pending, Running
+
+    with get_client(sync_client=True) as client:
+        for _ in range(count):
+            flow_run = client.create_flow_run(small, parameters={"number": 0}, state=Pending())
+            client.set_flow_run_state(flow_run.id, Running())
+            task_run = client.create_task_run(
+                broken, flow_run_id=flow_run.id, dynamic_key=str(flow_run.id), state=Pending()
+            )
+            client.set_task_run_state(task_run.id, Running())
+            client.set_task_run_state(task_run.id, Completed())
+            client.set_flow_run_state(flow_run.id, Completed())
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["history"]:
         history()
     elif sys.argv[1:2] == ["runs"]:
         runs(int(sys.argv[2]))
+    elif sys.argv[1:2] == ["recorded"]:
+        recorded(int(sys.argv[2]))
     else:
         sys.exit(__doc__)
