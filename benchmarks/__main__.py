@@ -1,4 +1,4 @@
-"""`make bench`: one run, one table. See the README's "Performance" section.
+"""`make bench`: one run, one table. See docs/performance.md.
 
 Cold starts run on a bundle built the way a deployment builds it (`bundle.build`), against a
 moto server; warm figures, call counts and listings run in processes of their own.
