@@ -17,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from api.runs import FLOW_RUN, TASK_RUN
+from api.settings import Settings, TableSettings
 from importer.progress import Progress
 from importer.setup import CONNECTIONS, open_importer
 from importer.source import PrefectSource
 from local.database import LOCAL_AWS_SETTINGS
 from local.tables import create_tables
-from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES
 from tests.servers import dynalite_server, prefect_server, run_prefect_flows
 
 
@@ -68,11 +68,13 @@ def main() -> None:
             states = read_everything(source)
             floors.append(time.perf_counter() - began)
             source.close()
-            suffix = uuid.uuid4().hex[:8]
-            for table in (FLOW_RUN_STATES, TASK_RUN_STATES):
-                os.environ[table.env_var] = f"{table.default_name}-{suffix}"
-            with open_importer(api_url, progress=_Quiet()) as importer:
-                create_tables(importer.tables.client)
+            suffix = uuid.uuid4().hex[:8]  # fresh tables: every state is copied
+            settings = Settings(
+                flow_run_states=TableSettings(f"flow-run-states-{suffix}"),
+                task_run_states=TableSettings(f"task-run-states-{suffix}"),
+            )
+            with open_importer(api_url, settings, progress=_Quiet()) as importer:
+                create_tables(importer.tables.client, settings)
                 began = time.perf_counter()
                 importer.run()
                 imports.append(time.perf_counter() - began)

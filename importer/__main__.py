@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from api.retention import RetentionMisconfigured
+from api.settings import Settings, SettingsError
 from importer.progress import Progress
 from importer.setup import CONNECTIONS, open_importer
 from importer.source import SourceError
@@ -85,12 +85,16 @@ def main(arguments: list[str] | None = None) -> int:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     auth_string = os.environ.get(AUTH_STRING_VARIABLE) or None
     try:
+        settings = Settings.from_environment()
         on_an_emulator = _on_an_emulator()
-        with open_importer(options.source, auth_string, options.connections, Progress()) as run:
+        progress = Progress()
+        with open_importer(
+            options.source, settings, auth_string, options.connections, progress
+        ) as run:
             if on_an_emulator:  # missing tables created, as `make serve` does; never on AWS
                 from local.tables import create_tables
 
-                create_tables(run.tables.client)
+                create_tables(run.tables.client, settings)
 
             def stop(signal_number: int, frame: FrameType | None) -> None:
                 name = signal.Signals(signal_number).name
@@ -103,7 +107,7 @@ def main(arguments: list[str] | None = None) -> int:
                 run.run(follow=options.follow, interval=options.interval)
             finally:
                 print("\n".join(run.summary.lines()), file=sys.stderr)
-    except (SourceError, RetentionMisconfigured) as error:
+    except (SourceError, SettingsError) as error:
         print(f"import failed: {error}", file=sys.stderr)
         return 1
     except (StorageUnavailable, BotoCoreError, ClientError) as error:

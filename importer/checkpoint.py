@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from storage.repository import fixed_width_utc
-from storage.tables import FLOW_RUN_STATES, ID
+from storage.tables import ID
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -62,13 +62,15 @@ class Checkpoint:
 
 
 class CheckpointStore:
-    def __init__(self, client: "DynamoDBClient", source_url: str) -> None:
+    def __init__(self, client: "DynamoDBClient", table_name: str, source_url: str) -> None:
+        """The checkpoint of `source_url`, kept in `table_name`: the flow-run state table."""
         self._client = client
+        self._table_name = table_name
         self._key = {ID: {"S": KEY_PREFIX + source_url}}
 
     def load(self) -> Checkpoint:
         item = self._client.get_item(
-            TableName=FLOW_RUN_STATES.name, Key=self._key, ConsistentRead=True
+            TableName=self._table_name, Key=self._key, ConsistentRead=True
         ).get("Item")
         if item is None:
             return Checkpoint()
@@ -77,6 +79,6 @@ class CheckpointStore:
 
     def save(self, checkpoint: Checkpoint) -> None:
         self._client.put_item(
-            TableName=FLOW_RUN_STATES.name,
+            TableName=self._table_name,
             Item={**self._key, CHECKPOINT: {"S": json.dumps(asdict(checkpoint))}},
         )

@@ -20,10 +20,11 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
+from api.settings import Settings
 from importer.checkpoint import Checkpoint, CheckpointStore
 from importer.progress import Progress, Summary
 from importer.source import PrefectSource, Run
@@ -81,7 +82,7 @@ class Importer:
         source: PrefectSource,
         tables: StateTables,
         checkpoints: CheckpointStore,
-        retention: Callable[[RunKind], timedelta | None],
+        settings: Settings,
         executor: ThreadPoolExecutor,
         progress: Progress | None = None,
         now: Callable[[], datetime] = clock.utc_now,
@@ -89,7 +90,7 @@ class Importer:
         self.source = source
         self.tables = tables
         self._checkpoints = checkpoints
-        self._retention = {kind: retention(kind) for kind in KINDS}
+        self._retention = {kind: settings.table(kind.table).retention for kind in KINDS}
         self._executor = executor
         self._progress = progress or Progress()
         self.now = now

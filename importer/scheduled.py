@@ -7,17 +7,15 @@ and the next invocation goes on from there.
 """
 
 import logging
-import os
 import time
 from typing import Any, Protocol
 
 from api.auth import read_auth_string
 from api.request_log import configure_logging
+from api.settings import ImportSourceSettings, Settings
 from importer.progress import Progress
 from importer.setup import open_importer
 
-SOURCE_URL_VARIABLE = "IMPORT_SOURCE_API_URL"
-SOURCE_AUTH_STRING_ARN_VARIABLE = "IMPORT_SOURCE_AUTH_STRING_ARN"  # empty: no auth
 RESERVE = 60.0  # seconds of the timeout kept for the page in flight
 
 logger = logging.getLogger("prefect_run_states.importer")
@@ -28,12 +26,13 @@ class LambdaContext(Protocol):
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    configure_logging()
+    settings = Settings.from_environment()
+    configure_logging(settings.log_level)
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - RESERVE
-    source_url = os.environ[SOURCE_URL_VARIABLE]
-    arn = os.environ.get(SOURCE_AUTH_STRING_ARN_VARIABLE)
+    source = ImportSourceSettings.from_environment()
+    arn = source.auth_string_arn
     auth_string = read_auth_string(arn) if arn else None
-    with open_importer(source_url, auth_string, progress=Progress()) as importer:
+    with open_importer(source.api_url, settings, auth_string, progress=Progress()) as importer:
         completed = importer.run(deadline=deadline)
     summary = importer.summary
     logger.info("import: %s", "; ".join(line.strip() for line in summary.lines()))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 import botocore.session
 from botocore.config import Config
 
+from api.settings import Settings
 from storage.dynamodb import CLIENT_CONFIG
 from storage.repository import StorageUnavailable
 from storage.tables import ID, StateTable
@@ -49,10 +50,12 @@ class StateTables:
         self,
         client: "DynamoDBClient",
         executor: Executor,
+        settings: Settings,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
         self._executor = executor
+        self._settings = settings
         self._sleep = sleep
 
     def present(self, table: StateTable, state_ids: Iterable[str]) -> set[str]:
@@ -69,8 +72,9 @@ class StateTables:
         list(self._executor.map(lambda chunk: self._write(table, chunk), chunks))
 
     def _present(self, table: StateTable, state_ids: Sequence[str]) -> set[str]:
+        name = self._settings.table(table).name
         request: dict[str, Any] = {
-            table.name: {
+            name: {
                 "Keys": [{ID: {"S": state_id}} for state_id in state_ids],
                 "ProjectionExpression": "#id",
                 "ExpressionAttributeNames": {"#id": ID},
@@ -80,20 +84,21 @@ class StateTables:
         found: set[str] = set()
         for attempt in range(UNPROCESSED_ATTEMPTS):
             response = self.client.batch_get_item(RequestItems=request)
-            found |= {item[ID]["S"] for item in response["Responses"].get(table.name, [])}
+            found |= {item[ID]["S"] for item in response["Responses"].get(name, [])}
             request = dict(response.get("UnprocessedKeys") or {})
             if not request:
                 return found
             self._sleep(FIRST_BACKOFF * 2**attempt)
-        raise StorageUnavailable(f"DynamoDB left keys of {table.name} unread: throttled")
+        raise StorageUnavailable(f"DynamoDB left keys of {name} unread: throttled")
 
     def _write(self, table: StateTable, items: Sequence["Item"]) -> None:
+        name = self._settings.table(table).name
         requests: list[WriteRequestTypeDef] = [{"PutRequest": {"Item": item}} for item in items]
         for attempt in range(UNPROCESSED_ATTEMPTS):
-            response = self.client.batch_write_item(RequestItems={table.name: requests})
-            unprocessed = (response.get("UnprocessedItems") or {}).get(table.name, [])
+            response = self.client.batch_write_item(RequestItems={name: requests})
+            unprocessed = (response.get("UnprocessedItems") or {}).get(name, [])
             requests = cast("list[WriteRequestTypeDef]", unprocessed)
             if not requests:
                 return
             self._sleep(FIRST_BACKOFF * 2**attempt)
-        raise StorageUnavailable(f"DynamoDB left items of {table.name} unwritten: throttled")
+        raise StorageUnavailable(f"DynamoDB left items of {name} unwritten: throttled")

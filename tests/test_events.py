@@ -6,15 +6,18 @@ import os
 import re
 import subprocess
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 
-from api import dependencies
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
+from api.services import RepositoryProvider
+from api.settings import Settings
 from local.invoke import LocalContext, function_handler, function_ids
+from tests.conftest import repository_of
 from tests.template import (
     DEFAULT_ROUTE,
     Operation,
@@ -33,9 +36,23 @@ def event_of(logical_id: str) -> dict[str, Any]:
     return event
 
 
-def invoke(logical_id: str, event: dict[str, Any]) -> tuple[int, Any]:
-    """The function's status and JSON body (None when empty) for an event."""
-    response = function_handler(logical_id)(event, LocalContext(function_name=logical_id))
+Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+@pytest.fixture
+def invoke(repositories: RepositoryProvider) -> Invoke:
+    """Runs an event through the handler the template names for a function, built on this
+    test's DynamoDB."""
+
+    def answer(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        handler = function_handler(logical_id, Settings(), repositories)
+        return handler(event, LocalContext(function_name=logical_id))
+
+    return answer
+
+
+def status_and_body(response: dict[str, Any]) -> tuple[int, Any]:
+    """A response's status and JSON body (None when empty)."""
     return response["statusCode"], json.loads(response["body"]) if response["body"] else None
 
 
@@ -92,16 +109,17 @@ def _event_state_id(kind: RunKind) -> str:
 
 
 @pytest.fixture
-def without_event_states(dynamodb: Any) -> None:
+def without_event_states(repositories: RepositoryProvider) -> None:
     """Each test starts without the events' states: dynalite is one database per session."""
     for kind in (FLOW_RUN, TASK_RUN):
-        dependencies.dynamodb_repository(kind.table).delete(_event_state_id(kind))
+        repository_of(repositories, kind).delete(_event_state_id(kind))
 
 
-def _stored_state(kind: RunKind) -> dict[str, Any]:
+def _stored_state(invoke: Invoke, kind: RunKind) -> dict[str, Any]:
     """Writes the state the kind's set_state event proposes; the read, list and delete events
     name that state and its run (a transition id makes its id predictable)."""
-    status, body = invoke(_set_state_function(kind), event_of(_set_state_function(kind)))
+    function = _set_state_function(kind)
+    status, body = status_and_body(invoke(function, event_of(function)))
     assert status == 201
     state: dict[str, Any] = body["state"]
     return state
@@ -109,37 +127,37 @@ def _stored_state(kind: RunKind) -> dict[str, Any]:
 
 @pytest.mark.parametrize("logical_id", api_function_ids())
 def test_every_function_answers_its_event_as_the_contract_says(
-    without_event_states: None, logical_id: str
+    without_event_states: None, invoke: Invoke, logical_id: str
 ) -> None:
     event = event_of(logical_id)
     (route_key,) = route_keys(logical_id) & {event["routeKey"]}
     served = state_route(route_key)
     if route_key == DEFAULT_ROUTE:
-        response = function_handler(logical_id)(event, LocalContext(function_name=logical_id))
+        response = invoke(logical_id, event)
         assert response["statusCode"] == 405
         assert response["headers"]["allow"] == "GET, DELETE"
         assert json.loads(response["body"]) == {"detail": "Method Not Allowed"}
     elif served is None:
-        assert invoke(logical_id, event) == (200, True)  # /api/health
+        assert status_and_body(invoke(logical_id, event)) == (200, True)  # /api/health
     else:
         kind, operation = served
         if operation is Operation.SET_STATE:
-            status, body = invoke(logical_id, event)
+            status, body = status_and_body(invoke(logical_id, event))
             proposal = json.loads(event["body"])["state"]
             run_id = event["pathParameters"]["id"]
             assert (status, body["status"]) == (201, "ACCEPT")
             assert body["state"]["id"] == _event_state_id(kind)
             assert body["state"]["type"] == proposal["type"]
             assert body["state"]["state_details"][kind.run_id_field] == run_id
-            assert invoke(logical_id, event)[1]["status"] == "REJECT"  # a retry
+            assert status_and_body(invoke(logical_id, event))[1]["status"] == "REJECT"  # a retry
         else:
-            state = _stored_state(kind)
+            state = _stored_state(invoke, kind)
             expected = {
                 Operation.READ: (200, state),
                 Operation.LIST: (200, [state]),
                 Operation.DELETE: (204, None),
             }[operation]
-            assert invoke(logical_id, event) == expected
+            assert status_and_body(invoke(logical_id, event)) == expected
 
 
 def make_invoke(logical_id: str, **environment: str) -> subprocess.CompletedProcess[str]:

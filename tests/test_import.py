@@ -14,6 +14,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +24,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
-from importer.checkpoint import CheckpointStore
+from api.settings import TABLE_VARIABLES, Settings, TableSettings
+from importer.checkpoint import Checkpoint, CheckpointStore
 from importer.copy import Importer
 from importer.progress import Progress
 from importer.setup import open_importer
+from local.app import local_app
 from local.tables import create_tables
 from storage.repository import fixed_width_utc
 from storage.tables import EXPIRES_AT, FLOW_RUN_STATES, TASK_RUN_STATES
+from tests.conftest import API_VERSION_HEADER, repositories_on
 from tests.prefect_source import AUTH_STRING, History, Source
 from tests.servers import PROJECT
 
@@ -39,20 +45,50 @@ pytestmark = pytest.mark.slow
 KINDS = (FLOW_RUN, TASK_RUN)
 
 
-@pytest.fixture
-def tables(dynamodb: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> "DynamoDBClient":
-    """Fresh tables for the test (dynalite is one server for the session)."""
+def fresh_settings(retention: timedelta | None = None) -> Settings:
+    """Settings naming tables of the test's own (dynalite is one server for the session)."""
     suffix = uuid.uuid4().hex[:8]
-    for table in (FLOW_RUN_STATES, TASK_RUN_STATES):
-        monkeypatch.setenv(table.env_var, f"{table.default_name}-{suffix}")
-    create_tables(dynamodb)
-    return dynamodb
+    return Settings(
+        flow_run_states=TableSettings(f"flow-run-states-{suffix}", retention),
+        task_run_states=TableSettings(f"task-run-states-{suffix}", retention),
+    )
 
 
-def copy(source: Source, client: "DynamoDBClient", **run: Any) -> Importer:
-    with open_importer(source.api_url, AUTH_STRING, client=client) as importer:
-        importer.run(**run)
-        return importer
+@dataclass
+class Target:
+    """The tables copied into, and the service reading them."""
+
+    client: "DynamoDBClient"
+    settings: Settings
+    api: TestClient
+
+    def importer(self, source: Source, **options: Any) -> AbstractContextManager[Importer]:
+        return open_importer(
+            source.api_url, self.settings, AUTH_STRING, client=self.client, **options
+        )
+
+    def copy(self, source: Source) -> Importer:
+        with self.importer(source) as importer:
+            importer.run()
+            return importer
+
+    def checkpoint(self, source: Source) -> Checkpoint:
+        name = self.settings.table(FLOW_RUN_STATES).name
+        return CheckpointStore(self.client, name, source.api_url).load()
+
+
+@contextmanager
+def target_on(client: "DynamoDBClient", settings: Settings) -> Iterator[Target]:
+    create_tables(client, settings)
+    app = local_app(settings, repositories_on(client))
+    with TestClient(app, headers=API_VERSION_HEADER) as api:
+        yield Target(client, settings, api)
+
+
+@pytest.fixture
+def target(dynamodb: "DynamoDBClient") -> Iterator[Target]:
+    with target_on(dynamodb, fresh_settings()) as fresh:
+        yield fresh
 
 
 def served(api: TestClient, kind: RunKind, run_id: str) -> list[dict[str, Any]]:
@@ -83,8 +119,9 @@ def state_count(expected: History) -> int:
 
 
 def test_every_run_is_copied_exactly_and_a_second_copy_copies_nothing(
-    source: Source, tables: "DynamoDBClient", api: TestClient
+    source: Source, target: Target
 ) -> None:
+    api = target.api
     expected = source.all_states()
     flow_states = [state for states in expected[FLOW_RUN].values() for state in states]
     task_states = [state for states in expected[TASK_RUN].values() for state in states]
@@ -102,14 +139,14 @@ def test_every_run_is_copied_exactly_and_a_second_copy_copies_nothing(
     assert any(isinstance(state["data"], dict) for state in task_states)  # result records
     (oversized,) = set().union(*(too_large(states) for states in expected[FLOW_RUN].values()))
 
-    first = copy(source, tables)
+    first = target.copy(source)
     assert first.summary.states_copied == state_count(expected) - 1
     assert first.summary.states_present == first.summary.states_expired == 0
     (named,) = first.summary.states_too_large
     assert oversized in named
     assert_copied(api, expected)
 
-    second = copy(source, tables)
+    second = target.copy(source)
     assert second.summary.states_copied == 0
     # Only the run whose last state is too large to store is read again.
     assert second.summary.runs_complete == second.summary.runs_read - 1
@@ -119,9 +156,7 @@ def test_every_run_is_copied_exactly_and_a_second_copy_copies_nothing(
     assert api.get(f"{FLOW_RUN.states_path}/{checkpoint_id}").status_code in (404, 422)
 
 
-def test_an_interrupted_copy_resumes_where_it_stopped(
-    source: Source, tables: "DynamoDBClient", api: TestClient
-) -> None:
+def test_an_interrupted_copy_resumes_where_it_stopped(source: Source, target: Target) -> None:
     expected = source.all_states()
 
     class StopAfterTwoPages(Progress):
@@ -129,37 +164,37 @@ def test_an_interrupted_copy_resumes_where_it_stopped(
             if done == 4:  # two pages of two flow runs
                 importer.stop.set()  # as SIGINT does: the page in flight completes
 
-    with open_importer(
-        source.api_url, AUTH_STRING, client=tables, progress=StopAfterTwoPages()
-    ) as (importer):
+    with target.importer(source, progress=StopAfterTwoPages()) as importer:
         importer.source.page_size = 2
         assert importer.run() is False
         interrupted = importer.summary
-    checkpoint = CheckpointStore(tables, importer.source.api_url).load()
+    checkpoint = target.checkpoint(source)
     assert checkpoint.in_pass
     assert checkpoint.offset == 4  # two pages of flow runs, then it stopped
     assert 0 < interrupted.states_copied < state_count(expected)
 
-    resumed = copy(source, tables)
+    resumed = target.copy(source)
     assert resumed.summary.states_copied + interrupted.states_copied == state_count(expected) - 1
-    assert not CheckpointStore(tables, importer.source.api_url).load().in_pass
-    assert_copied(api, expected)
+    assert not target.checkpoint(source).in_pass
+    assert_copied(target.api, expected)
 
 
 def test_two_copies_at_once_and_the_apis_own_writes_lose_and_duplicate_nothing(
-    source: Source, tables: "DynamoDBClient", api: TestClient
+    source: Source, target: Target
 ) -> None:
     expected = source.all_states()
     run_id = next(iter(expected[FLOW_RUN]))
-    copies = [threading.Thread(target=copy, args=(source, tables)) for _ in range(2)]
+    copies = [threading.Thread(target=target.copy, args=(source,)) for _ in range(2)]
     for thread in copies:
         thread.start()
-    written = api.post(f"/api/flow_runs/{run_id}/set_state", json={"state": {"type": "RUNNING"}})
+    written = target.api.post(
+        f"/api/flow_runs/{run_id}/set_state", json={"state": {"type": "RUNNING"}}
+    )
     assert written.status_code == 201
     for thread in copies:
         thread.join()
     expected[FLOW_RUN][run_id].append(written.json()["state"])  # the newest state
-    assert_copied(api, expected)
+    assert_copied(target.api, expected)
 
 
 # --- following ---------------------------------------------------------------------------
@@ -171,9 +206,9 @@ def test_follow_copies_a_new_run_then_stops_cleanly_on_sigterm(
     """`make import`, then `python -m importer --follow` (what `make import FOLLOW=1` runs): a
     new flow run appears in the copy, and SIGTERM ends the follower with exit 0 and a
     summary."""
-    suffix = uuid.uuid4().hex[:8]
+    settings = fresh_settings()
     names = {
-        table.env_var: f"{table.default_name}-{suffix}"
+        TABLE_VARIABLES[table].name: settings.table(table).name
         for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
     }
     endpoint = dynalite.meta.endpoint_url
@@ -200,16 +235,14 @@ def test_follow_copies_a_new_run_then_stops_cleanly_on_sigterm(
         text=True,
     )
     try:
-        with pytest.MonkeyPatch.context() as patch:
-            for variable, name in names.items():
-                patch.setenv(variable, name)
-            store = CheckpointStore(dynalite, source.api_url)
-            wait_for(lambda: store_has_watermark(store))
-            known = set(source.run_ids(FLOW_RUN))
-            source.run_flows("runs", "1")
-            (new_run,) = set(source.run_ids(FLOW_RUN)) - known
-            expected = source.states(FLOW_RUN, new_run)
-            wait_for(lambda: stored_states(dynalite, FLOW_RUN, new_run) == len(expected))
+        store = CheckpointStore(dynalite, settings.table(FLOW_RUN_STATES).name, source.api_url)
+        assert store.load().watermark is not None  # make import completed a pass
+        known = set(source.run_ids(FLOW_RUN))
+        source.run_flows("runs", "1")
+        (new_run,) = set(source.run_ids(FLOW_RUN)) - known
+        expected = source.states(FLOW_RUN, new_run)
+        flow_table = settings.table(FLOW_RUN_STATES).name
+        wait_for(lambda: stored_states(dynalite, flow_table, FLOW_RUN, new_run) == len(expected))
         follower.send_signal(signal.SIGTERM)
         _, errors = follower.communicate(timeout=60)
     finally:
@@ -221,16 +254,9 @@ def test_follow_copies_a_new_run_then_stops_cleanly_on_sigterm(
     assert "states copied:" in errors
 
 
-def store_has_watermark(store: CheckpointStore) -> bool:
-    try:
-        return store.load().watermark is not None
-    except Exception:  # the tables are not created yet
-        return False
-
-
-def stored_states(client: "DynamoDBClient", kind: RunKind, run_id: str) -> int:
+def stored_states(client: "DynamoDBClient", table_name: str, kind: RunKind, run_id: str) -> int:
     response = client.query(
-        TableName=kind.table.name,
+        TableName=table_name,
         IndexName=kind.table.index_name,
         KeyConditionExpression="#run = :run",
         ExpressionAttributeNames={"#run": kind.run_id_field},
@@ -251,10 +277,8 @@ def wait_for(condition: Any, limit: float = 120) -> None:
 
 
 def test_retention_counts_from_each_states_own_timestamp(
-    source: Source, tables: "DynamoDBClient", api: TestClient, monkeypatch: pytest.MonkeyPatch
+    source: Source, dynamodb: "DynamoDBClient"
 ) -> None:
-    monkeypatch.setenv(FLOW_RUN_STATES.retention_env_var, "1")
-    monkeypatch.setenv(TASK_RUN_STATES.retention_env_var, "1")
     expected = source.all_states()
     timestamps = sorted(
         datetime.fromisoformat(state["timestamp"])
@@ -265,7 +289,10 @@ def test_retention_counts_from_each_states_own_timestamp(
     # Copied as of a day after the median state: the older half has expired by then.
     cutoff = timestamps[len(timestamps) // 2]
     expired = sum(1 for moment in timestamps if moment <= cutoff)
-    with open_importer(source.api_url, AUTH_STRING, client=tables) as importer:
+    with (
+        target_on(dynamodb, fresh_settings(retention=timedelta(days=1))) as target,
+        target.importer(source) as importer,
+    ):
         importer.now = lambda: cutoff + timedelta(days=1)
         importer.run()
     assert importer.summary.states_expired == expired
@@ -277,11 +304,10 @@ def test_retention_counts_from_each_states_own_timestamp(
                 if datetime.fromisoformat(state["timestamp"]) > cutoff
                 and state["id"] not in too_large(states)
             ]
-            assert served(api, kind, run_id) == live
+            assert served(target.api, kind, run_id) == live
+            name = target.settings.table(kind.table).name
             for state in live:
-                item = tables.get_item(TableName=kind.table.name, Key={"id": {"S": state["id"]}})[
-                    "Item"
-                ]
+                item = dynamodb.get_item(TableName=name, Key={"id": {"S": state["id"]}})["Item"]
                 expiry = datetime.fromisoformat(state["timestamp"]) + timedelta(days=1)
                 assert item[EXPIRES_AT]["S"] == fixed_width_utc(expiry)
 

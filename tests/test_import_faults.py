@@ -10,6 +10,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from api.runs import FLOW_RUN
+from api.settings import Settings
 from importer.source import ATTEMPTS, PrefectSource, SourceError
 from importer.tables import StateTables
 from storage.tables import FLOW_RUN_STATES
@@ -79,7 +80,7 @@ def state_tables(dynamodb: "DynamoDBClient") -> "Iterator[StateTables]":
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(2) as executor:
-        yield StateTables(dynamodb, executor, sleep=lambda seconds: None)
+        yield StateTables(dynamodb, executor, Settings(), sleep=lambda seconds: None)
 
 
 def item(number: int) -> dict[str, Any]:

@@ -10,11 +10,17 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from moto import mock_aws
 
+from api.settings import (
+    IMPORT_SOURCE_AUTH_STRING_ARN_VARIABLE,
+    IMPORT_SOURCE_URL_VARIABLE,
+    Settings,
+)
 from importer import scheduled
-from importer.checkpoint import KEY_PREFIX, CheckpointStore
+from importer.checkpoint import KEY_PREFIX, Checkpoint, CheckpointStore
 from local.invoke import function_handler, function_properties
 from local.tables import create_tables, load_template
 from storage.dynamodb import dynamodb_client
+from storage.tables import FLOW_RUN_STATES
 from tests.prefect_source import AUTH_STRING, Source
 from tests.template import SCHEDULED_FUNCTIONS, api_function_ids
 from tests.test_events import EVENTS
@@ -75,13 +81,13 @@ def on_moto(source: Source, monkeypatch: pytest.MonkeyPatch) -> Iterator["Dynamo
     in Secrets Manager."""
     with mock_aws():
         client = dynamodb_client.__wrapped__()
-        create_tables(client)
+        create_tables(client, Settings())
         import botocore.session
 
         secrets = botocore.session.get_session().create_client("secretsmanager")
         arn = secrets.create_secret(Name="prefect-source", SecretString=AUTH_STRING)["ARN"]
-        monkeypatch.setenv(scheduled.SOURCE_URL_VARIABLE, source.api_url)
-        monkeypatch.setenv(scheduled.SOURCE_AUTH_STRING_ARN_VARIABLE, arn)
+        monkeypatch.setenv(IMPORT_SOURCE_URL_VARIABLE, source.api_url)
+        monkeypatch.setenv(IMPORT_SOURCE_AUTH_STRING_ARN_VARIABLE, arn)
         yield client
 
 
@@ -97,11 +103,17 @@ def test_its_event_copies_in_bounded_steps_that_resume(
     # Less time left than the reserve for a page in flight: it starts none, and says so.
     out_of_time = handler(event, Context(remaining_ms=int(scheduled.RESERVE * 1000) - 1))
     assert (out_of_time["pass_completed"], out_of_time["runs_read"]) == (False, 0)
-    assert CheckpointStore(on_moto, source.api_url).load().in_pass
+    assert checkpoint(on_moto, source).in_pass
 
     # It completes the pass the first began, then one of its own, which copies nothing more
     # but again names the state too large to store.
     done = handler(event, Context(remaining_ms=300_000))
     assert done["pass_completed"] is True
     assert done["states_copied"] == states - len(set(done["states_too_large"]))
-    assert not CheckpointStore(on_moto, source.api_url).load().in_pass
+    assert not checkpoint(on_moto, source).in_pass
+
+
+def checkpoint(client: "DynamoDBClient", source: Source) -> Checkpoint:
+    """The checkpoint in the table the default settings name (the function's, here)."""
+    name = Settings().table(FLOW_RUN_STATES).name
+    return CheckpointStore(client, name, source.api_url).load()
