@@ -16,6 +16,11 @@ SAM := .tools/sam/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 BUILD_DIR ?= .aws-sam/build
 
+# A Prefect 3.9.1 server for the import tests and the benchmark, in a venv of its own (it
+# runs on older fastapi than the service's lock).
+PREFECT_VERSION := 3.9.1
+PREFECT := .tools/prefect/bin/prefect
+
 .PHONY: help serve test lint typecheck check pytest build invoke requirements bench import
 
 help:  ## List the targets
@@ -60,11 +65,6 @@ invoke: .venv/.synced  ## Run FUNCTION (a logical id) on EVENT (a file) as `sam 
 
 requirements: | $(UV)  ## Write requirements.txt (the layer's dependencies) from uv.lock
 	$(UV) export --frozen --no-dev --no-hashes --quiet --output-file requirements.txt
-
-# A Prefect 3.9.1 server for the import tests and the benchmark, in a venv of its own (it
-# runs on older fastapi than the service's lock).
-PREFECT_VERSION := 3.9.1
-PREFECT := .tools/prefect/bin/prefect
 
 $(PREFECT): | $(UV)
 	$(UV) venv --quiet --allow-existing .tools/prefect
