@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from benchmarks.cold import BASELINE, ColdFigures, ColdSubject, measure_cold
 from benchmarks.functions import (
-    EVENTS,
-    PROJECT,
     LambdaFunction,
     load_event,
     storage_request,
@@ -31,6 +29,7 @@ from benchmarks.listing import PAGE_LIMIT, RUN_LENGTHS
 from benchmarks.states import seed
 from benchmarks.warm import ROUNDS, WARM_UP
 from local.database import LOCAL_AWS_SETTINGS
+from local.paths import EVENTS, PROJECT
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -75,9 +74,9 @@ def _moto_with_tables(functions: list[LambdaFunction], events: Path) -> Iterator
     """A moto server holding the template's tables and what each event asks for."""
     import botocore.session
 
+    from local.servers import moto_server
     from local.tables import create_tables
     from storage.dynamodb import DynamoDBStateRepository
-    from tests.servers import moto_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     with moto_server() as endpoint:

@@ -15,11 +15,11 @@ from moto import mock_aws
 
 from api.dependencies import dynamodb_repository
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
-from benchmarks.functions import invoke
 from benchmarks.states import LISTED_STATES, sample_state
+from local.invoke import invoke
+from local.lambda_events import http_api_event
 from local.tables import create_tables
 from storage.dynamodb import dynamodb_client
-from tests.lambda_events import http_api_event
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,12 +28,12 @@ from mangum import Mangum
 from api import dependencies
 from benchmarks.functions import (
     LambdaFunction,
-    invoke,
     load_event,
     storage_request,
     template_functions,
 )
 from benchmarks.states import MemoryRepository, after_each, before_each, seed
+from local.invoke import invoke
 from storage.repository import StateRepository
 from storage.tables import StateTable
 

@@ -27,9 +27,8 @@ import sys
 from pathlib import Path
 
 from bundle.trim_botocore import trim_botocore_data
+from local.paths import PROJECT, REQUIREMENTS
 
-PROJECT = Path(__file__).resolve().parent.parent
-REQUIREMENTS = PROJECT / "requirements.txt"
 SERVICE_PACKAGES = ("api", "handlers", "storage")
 LAMBDA_PYTHON = (3, 12)  # template.yaml's Runtime
 UV = os.environ.get("UV", "uv")  # the Makefile passes the uv it installed where none is on PATH

@@ -2,19 +2,17 @@
 deployed one."""
 
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 from botocore.exceptions import ClientError
 
+from local.paths import TEMPLATE
 from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TimeToLiveSpecificationTypeDef
-
-TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
 # What CreateTable takes from a template's table. Of the rest, Time to Live is applied where
 # the emulator has it; point-in-time recovery and deletion protection only matter on AWS.

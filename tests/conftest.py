@@ -5,7 +5,6 @@ import asyncio
 import functools
 import logging
 import os
-import uuid
 import warnings
 from collections import Counter
 from collections.abc import Iterator
@@ -25,8 +24,6 @@ for _variable in (
 ):
     os.environ.pop(_variable, None)
 
-import botocore.session  # noqa: E402
-from botocore.config import Config  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
@@ -34,16 +31,15 @@ from api import dependencies  # noqa: E402
 from api.request_log import SERVICE_LOGGER  # noqa: E402
 from api.runs import FLOW_RUN, TASK_RUN, RunKind  # noqa: E402
 from local.tables import create_tables  # noqa: E402
-from storage.dynamodb import CLIENT_CONFIG, DynamoDBStateRepository, dynamodb_client  # noqa: E402
+from storage.dynamodb import DynamoDBStateRepository, dynamodb_client  # noqa: E402
 from storage.tables import StateTable  # noqa: E402
+from tests.helpers import API_VERSION_HEADER, client_at  # noqa: E402
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 for _kind in (FLOW_RUN, TASK_RUN):  # states are kept until deleted, unless a test says otherwise
     os.environ.pop(_kind.table.retention_env_var, None)
-
-API_VERSION_HEADER = {"X-Prefect-Api-Version": "0.8.4"}
 
 
 @pytest.fixture
@@ -74,7 +70,7 @@ def lambda_event_loop() -> None:
 def dynalite() -> Iterator["DynamoDBClient"]:
     """One dynalite server for the session, holding the template's tables, and a client made
     as the service makes its own: from `AWS_ENDPOINT_URL_DYNAMODB`, with the service's config."""
-    from tests.servers import dynalite_server
+    from local.servers import dynalite_server
 
     with dynalite_server() as endpoint:
         with pytest.MonkeyPatch.context() as environment:  # only while the client is made
@@ -84,7 +80,7 @@ def dynalite() -> Iterator["DynamoDBClient"]:
         yield client
 
 
-@pytest.fixture(params=["moto", "dynalite"])
+@pytest.fixture(params=["moto", pytest.param("dynalite", marks=pytest.mark.slow)])
 def dynamodb(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator["DynamoDBClient"]:
@@ -151,31 +147,13 @@ def kind(request: pytest.FixtureRequest) -> RunKind:
     return request.param  # type: ignore[no-any-return]
 
 
-def new_id() -> str:
-    return str(uuid.uuid4())
-
-
-def set_state(
-    api: TestClient, kind: RunKind, run_id: str, state: dict[str, Any], **body: Any
-) -> Any:
-    return api.post(f"{kind.runs_path}/{run_id}/set_state", json={"state": state, **body})
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """One moto server (DynamoDB over real HTTP) for the session."""
-    from tests.servers import moto_server
+    from local.servers import moto_server
 
     with moto_server() as endpoint:
         yield endpoint
-
-
-def client_at(endpoint: str, connections: int = 10) -> Any:
-    """A DynamoDB client with the service's timeouts and retries, at a given endpoint."""
-    config = CLIENT_CONFIG.merge(Config(max_pool_connections=connections))
-    return botocore.session.get_session().create_client(
-        "dynamodb", endpoint_url=endpoint, config=config
-    )
 
 
 @pytest.fixture(scope="session")
@@ -188,7 +166,7 @@ def moto_tables(moto_endpoint: str) -> str:
 @pytest.fixture(scope="session")
 def live_api_url(moto_endpoint: str) -> Iterator[str]:
     """The service as `make serve` runs it, over real HTTP on moto's server: its API URL."""
-    from tests.servers import run_states_service
+    from local.servers import run_states_service
 
     with run_states_service(moto_endpoint) as api_url:
         yield api_url
@@ -197,7 +175,7 @@ def live_api_url(moto_endpoint: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def second_live_api_url(moto_endpoint: str) -> Iterator[str]:
     """Another instance of the service on the same DynamoDB, as a second Lambda instance is."""
-    from tests.servers import run_states_service
+    from local.servers import run_states_service
 
     with run_states_service(moto_endpoint) as api_url:
         yield api_url

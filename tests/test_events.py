@@ -6,19 +6,17 @@ import os
 import re
 import subprocess
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 
 from api import dependencies
+from api.route_table import path_pattern
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
-from local.invoke import LocalContext, function_handler, function_ids
+from local.invoke import function_handler, function_ids, invoke, status_and_body
+from local.paths import EVENTS, PROJECT
 from tests.template import DEFAULT_ROUTE, Operation, all_route_keys, route_keys, state_route
-
-PROJECT = Path(__file__).resolve().parent.parent
-EVENTS = PROJECT / "events"
 
 
 def event_of(logical_id: str) -> dict[str, Any]:
@@ -26,16 +24,15 @@ def event_of(logical_id: str) -> dict[str, Any]:
     return event
 
 
-def invoke(logical_id: str, event: dict[str, Any]) -> tuple[int, Any]:
-    """The function's status and JSON body (None when empty) for an event."""
-    response = function_handler(logical_id)(event, LocalContext(function_name=logical_id))
-    return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+def answer(logical_id: str, event: dict[str, Any]) -> tuple[int, Any]:
+    """The function's status and JSON body for an event."""
+    return status_and_body(invoke(function_handler(logical_id), event, logical_id))
 
 
 def _route_pattern(route_key: str) -> re.Pattern[str]:
     """How API Gateway matches a route key; a trailing "/" reaches the unslashed route."""
     method, path = route_key.split(" ", 1)
-    return re.compile(f"{method} " + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "/?")
+    return re.compile(f"{method} {path_pattern(path)}/?")
 
 
 def test_every_function_has_one_event_and_every_event_a_function() -> None:
@@ -94,7 +91,7 @@ def without_event_states(dynamodb: Any) -> None:
 def _stored_state(kind: RunKind) -> dict[str, Any]:
     """Writes the state the kind's set_state event proposes; the read, list and delete events
     name that state and its run (a transition id makes its id predictable)."""
-    status, body = invoke(_set_state_function(kind), event_of(_set_state_function(kind)))
+    status, body = answer(_set_state_function(kind), event_of(_set_state_function(kind)))
     assert status == 201
     state: dict[str, Any] = body["state"]
     return state
@@ -108,23 +105,23 @@ def test_every_function_answers_its_event_as_the_contract_says(
     (route_key,) = route_keys(logical_id) & {event["routeKey"]}
     served = state_route(route_key)
     if route_key == DEFAULT_ROUTE:
-        response = function_handler(logical_id)(event, LocalContext(function_name=logical_id))
+        response = invoke(function_handler(logical_id), event, logical_id)
         assert response["statusCode"] == 405
         assert response["headers"]["allow"] == "GET, DELETE"
         assert json.loads(response["body"]) == {"detail": "Method Not Allowed"}
     elif served is None:
-        assert invoke(logical_id, event) == (200, True)  # /api/health
+        assert answer(logical_id, event) == (200, True)  # /api/health
     else:
         kind, operation = served
         if operation is Operation.SET_STATE:
-            status, body = invoke(logical_id, event)
+            status, body = answer(logical_id, event)
             proposal = json.loads(event["body"])["state"]
             run_id = event["pathParameters"]["id"]
             assert (status, body["status"]) == (201, "ACCEPT")
             assert body["state"]["id"] == _event_state_id(kind)
             assert body["state"]["type"] == proposal["type"]
             assert body["state"]["state_details"][kind.run_id_field] == run_id
-            assert invoke(logical_id, event)[1]["status"] == "REJECT"  # a retry
+            assert answer(logical_id, event)[1]["status"] == "REJECT"  # a retry
         else:
             state = _stored_state(kind)
             expected = {
@@ -132,7 +129,7 @@ def test_every_function_answers_its_event_as_the_contract_says(
                 Operation.LIST: (200, [state]),
                 Operation.DELETE: (204, None),
             }[operation]
-            assert invoke(logical_id, event) == expected
+            assert answer(logical_id, event) == expected
 
 
 def make_invoke(logical_id: str, **environment: str) -> subprocess.CompletedProcess[str]:
@@ -153,6 +150,7 @@ def make_invoke(logical_id: str, **environment: str) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.slow
 def test_make_invoke_prints_the_lambda_response_and_logs_the_request() -> None:
     result = make_invoke("SetTaskRunStateFunction")
     response = json.loads(result.stdout)
@@ -168,6 +166,7 @@ def test_make_invoke_prints_the_lambda_response_and_logs_the_request() -> None:
     )
 
 
+@pytest.mark.slow
 def test_make_invoke_on_a_dynamodb_endpoint_keeps_the_states(moto_endpoint: str) -> None:
     on_moto_server = {"AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint, "LOG_LEVEL": "WARNING"}
     written = make_invoke("SetFlowRunStateFunction", **on_moto_server)

@@ -20,11 +20,11 @@ from fastapi.testclient import TestClient
 from api.dependencies import repository_for
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from local.app import local_app
+from local.servers import free_port, moto_process
 from local.tables import create_tables
 from storage.dynamodb import CLIENT_CONFIG, DynamoDBStateRepository
 from storage.tables import StateTable
-from tests.conftest import API_VERSION_HEADER, client_at, new_id, set_state
-from tests.servers import free_port, moto_process
+from tests.helpers import API_VERSION_HEADER, client_at, new_id, set_state
 
 ATTEMPTS = CLIENT_CONFIG.retries["total_max_attempts"]  # type: ignore[index]
 UNAVAILABLE = {"exception_message": "Service Unavailable"}
@@ -86,6 +86,7 @@ def answer_every_attempt_with(code: str) -> Callable[..., AWSResponse]:
     return answer
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException"])
 def test_throttling_past_every_retry_is_503_then_the_next_request_succeeds(
     moto_tables: str, code: str
@@ -124,6 +125,7 @@ def test_an_unreachable_endpoint_is_503_after_the_configured_attempts(
     assert service.attempts == ATTEMPTS
 
 
+@pytest.mark.slow
 def test_a_stopped_server_is_503_and_nothing_accepted_is_lost() -> None:
     kind = FLOW_RUN  # task runs take the same path; the case waits out every read timeout
     with moto_process() as (endpoint, process):
@@ -167,6 +169,7 @@ def assert_logged_misconfiguration(
         assert code in message
 
 
+@pytest.mark.slow
 def test_a_missing_table_is_500_and_the_log_names_it(
     moto_tables: str,
     kind: RunKind,
@@ -194,6 +197,7 @@ def test_a_missing_table_is_500_and_the_log_names_it(
     assert fixed.listed(kind, run_id) == [earlier, later]
 
 
+@pytest.mark.slow
 def test_denied_access_is_500_and_the_log_names_the_table(
     moto_tables: str, kind: RunKind, service_log: pytest.LogCaptureFixture
 ) -> None:

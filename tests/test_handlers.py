@@ -6,17 +6,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import new_id
-from tests.lambda_events import http_api_event
+from local.invoke import LambdaHandler, invoke, status_and_body
+from local.lambda_events import http_api_event
+from tests.helpers import new_id
 
 
-def invoke(module: str, event: dict[str, Any]) -> dict[str, Any]:
-    handler = importlib.import_module(f"handlers.{module}").handler
-    return handler(event, None)  # type: ignore[no-any-return]
-
-
-def body_of(response: dict[str, Any]) -> Any:
-    return json.loads(response["body"]) if response["body"] else None
+def handler_of(module: str) -> LambdaHandler:
+    """The handler of `handlers.<module>`."""
+    handler: LambdaHandler = importlib.import_module(f"handlers.{module}").handler
+    return handler
 
 
 @pytest.mark.parametrize("kind_name", ["flow", "task"])
@@ -41,38 +39,38 @@ def test_each_state_function_end_to_end(dynamodb: Any, kind_name: str) -> None:
         path_parameters={"id": run_id},
         route_key=f"POST {runs}/{{id}}/set_state",
     )
-    created = invoke(f"set_{kind_name}_run_state", event)
+    created = invoke(handler_of(f"set_{kind_name}_run_state"), event)
     assert created["statusCode"] == 201
-    state = body_of(created)["state"]
+    state = status_and_body(created)[1]["state"]
     assert state["data"] == {"n": 2**70}
     assert state["state_details"][f"{kind_name}_run_id"] == run_id
-    retried = invoke(f"set_{kind_name}_run_state", event)
-    assert (retried["statusCode"], body_of(retried)["status"]) == (200, "REJECT")
+    retried = invoke(handler_of(f"set_{kind_name}_run_state"), event)
+    assert (retried["statusCode"], status_and_body(retried)[1]["status"]) == (200, "REJECT")
 
     read = invoke(
-        f"read_{kind_name}_run_state",
+        handler_of(f"read_{kind_name}_run_state"),
         http_api_event("GET", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
     )
-    assert (read["statusCode"], body_of(read)) == (200, state)
+    assert status_and_body(read) == (200, state)
     assert read["headers"]["content-type"] == "application/json"
 
     for path in (states, states + "/"):  # API Gateway sends both to the one route
         listed = invoke(
-            f"list_{kind_name}_run_states",
+            handler_of(f"list_{kind_name}_run_states"),
             http_api_event("GET", path, query=f"{kind_name}_run_id={run_id}"),
         )
-        assert (listed["statusCode"], body_of(listed)) == (200, [state])
+        assert status_and_body(listed) == (200, [state])
 
     deleted = invoke(
-        f"delete_{kind_name}_run_state",
+        handler_of(f"delete_{kind_name}_run_state"),
         http_api_event("DELETE", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
     )
     assert (deleted["statusCode"], deleted["body"]) == (204, "")
     missing = invoke(
-        f"read_{kind_name}_run_state",
+        handler_of(f"read_{kind_name}_run_state"),
         http_api_event("GET", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
     )
-    assert (missing["statusCode"], body_of(missing)) == (
+    assert status_and_body(missing) == (
         404,
         {"detail": f"{kind_name.capitalize()} run state not found"},
     )
@@ -88,8 +86,8 @@ def test_each_state_function_end_to_end(dynamodb: Any, kind_name: str) -> None:
     ],
 )
 def test_client_routes_function(path: str, query: str, status: int, body: Any) -> None:
-    response = invoke("client_routes", http_api_event("GET", path, query=query))
-    assert (response["statusCode"], body_of(response)) == (status, body)
+    response = invoke(handler_of("client_routes"), http_api_event("GET", path, query=query))
+    assert status_and_body(response) == (status, body)
 
 
 @pytest.mark.parametrize(
@@ -102,12 +100,12 @@ def test_client_routes_function(path: str, query: str, status: int, body: Any) -
     ],
 )
 def test_fallback_function(method: str, path: str, status: int, allow: str | None) -> None:
-    response = invoke("fallback", http_api_event(method, path))
+    response = invoke(handler_of("fallback"), http_api_event(method, path))
     assert response["statusCode"] == status
     assert response["headers"].get("allow") == allow
     if method != "HEAD":
         expected = "Not Found" if status == 404 else "Method Not Allowed"
-        assert body_of(response) == {"detail": expected}
+        assert status_and_body(response)[1] == {"detail": expected}
 
 
 def test_an_unexpected_error_is_the_contract_500(
@@ -120,8 +118,8 @@ def test_an_unexpected_error_is_the_contract_500(
 
     monkeypatch.setattr(DynamoDBStateRepository, "read", explode)
     response = invoke(
-        "read_flow_run_state", http_api_event("GET", "/api/flow_run_states/" + new_id())
+        handler_of("read_flow_run_state"), http_api_event("GET", "/api/flow_run_states/" + new_id())
     )
     assert response["statusCode"] == 500
     assert response["headers"]["content-type"] == "application/json"
-    assert body_of(response) == {"exception_message": "Internal Server Error"}
+    assert status_and_body(response)[1] == {"exception_message": "Internal Server Error"}

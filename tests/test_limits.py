@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from api.runs import FLOW_RUN, RunKind
 from api.schemas import StateCreate, StateType
 from api.states import new_state
+from local.invoke import invoke
+from local.lambda_events import http_api_event
 from storage.repository import StoredState
-from tests.conftest import new_id, set_state
-from tests.lambda_events import http_api_event
-from tests.test_handlers import invoke
+from tests.helpers import new_id, set_state
 
 ITEM_LIMIT = 409_600  # AWS's 400 KB, as AWS and dynalite count it
 
@@ -81,6 +81,7 @@ def test_one_byte_over_the_item_limit_is_413_and_stores_nothing(
     assert api.get(kind.states_path, params={kind.run_id_field: run_id}).json() == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dynamodb", ["dynalite"], indirect=True)
 def test_dynalite_refuses_one_byte_over_the_item_limit(kind: RunKind, dynamodb: Any) -> None:
     """The edge the service counts to is the database's own: written directly, an item of
@@ -248,8 +249,9 @@ def large_run(dynamodb: Any) -> tuple[str, list[StoredState]]:
 
 def list_flow_run_states_on_lambda(query: str) -> dict[str, Any]:
     """The list function's answer through its Mangum handler, as Lambda would send it."""
-    event = http_api_event("GET", "/api/flow_run_states", query=query)
-    return invoke("list_flow_run_states", event)
+    from handlers.list_flow_run_states import handler
+
+    return invoke(handler, http_api_event("GET", "/api/flow_run_states", query=query))
 
 
 TOO_LARGE = {

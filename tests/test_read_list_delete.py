@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from api.runs import RunKind
 from storage.repository import StoredState
-from tests.conftest import new_id, set_state
+from tests.helpers import new_id, set_state
 
 
 def test_read_by_id(api: TestClient, kind: RunKind) -> None:

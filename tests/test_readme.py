@@ -2,11 +2,12 @@
 
 import re
 import subprocess
-from pathlib import Path
 
-from tests.servers import moto_server, run_states_service
+import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+from local.paths import README
+from local.servers import moto_server, run_states_service
+
 SERVE_URL = "http://127.0.0.1:4200/api"  # what `make serve` listens on by default
 
 
@@ -22,6 +23,7 @@ def test_the_readme_holds_no_merge_markers() -> None:
     assert not re.search(r"^(<{7}|={7}|>{7})( |$)", README.read_text(), re.MULTILINE)
 
 
+@pytest.mark.slow
 def test_the_curl_examples_work_verbatim() -> None:
     script = curl_examples()
     assert SERVE_URL in script

@@ -20,12 +20,12 @@ from api.retention import MAX_RETENTION_DAYS, RetentionMisconfigured, retention_
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.schemas import StateCreate
 from api.states import new_state
+from local.paths import PROJECT
 from local.tables import create_tables, load_template, table_definition
 from storage import clock
 from storage.dynamodb import DynamoDBStateRepository, dynamodb_client
 from storage.tables import EXPIRES_AT, FLOW_RUN_STATES, TASK_RUN_STATES, TTL, StateTable
-from tests.conftest import new_id, set_state
-from tests.servers import PROJECT
+from tests.helpers import new_id, set_state
 
 RETENTION = timedelta(days=30)
 MICROSECOND = timedelta(microseconds=1)
@@ -130,6 +130,7 @@ def test_a_bad_period_stops_make_serve_as_it_starts(monkeypatch: pytest.MonkeyPa
         local_app()
 
 
+@pytest.mark.slow
 def test_a_bad_period_stops_a_set_state_function_as_it_starts() -> None:
     """The Lambda function's init fails, before any request."""
     environment = {**os.environ, TASK_RUN_STATES.retention_env_var: "-1"}

@@ -1,8 +1,11 @@
 """`make serve`'s entry point over real HTTP, on a DynamoDB reached over the network."""
 
 import httpx
+import pytest
 
-from tests.conftest import new_id
+from tests.helpers import new_id
+
+pytestmark = pytest.mark.slow  # `make serve`'s process
 
 
 def test_the_service_answers_over_http(live_api_url: str) -> None:

@@ -12,7 +12,7 @@ from api.states import new_state
 from storage.dynamodb import DynamoDBStateRepository
 from storage.repository import StoredState
 from storage.tables import FLOW_RUN_STATES
-from tests.conftest import new_id
+from tests.helpers import new_id
 
 
 @pytest.fixture

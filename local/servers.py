@@ -1,4 +1,5 @@
-"""Real servers for tests, on free loopback ports, each stopped by its own handle."""
+"""Servers on free loopback ports, each stopped by its own handle: for the tests and the
+benchmarks."""
 
 import os
 import socket
@@ -7,12 +8,12 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 
-PROJECT = Path(__file__).resolve().parent.parent
-DYNALITE = PROJECT / "node_modules" / ".bin" / "dynalite"
+from local.paths import NODE_BIN, PROJECT
+
+DYNALITE = NODE_BIN / "dynalite"
 
 
 def free_port() -> int:
