@@ -221,7 +221,7 @@ def main() -> None:
     lengths = [str(length) for length in options.run_lengths]
     listing = _run_json("benchmarks.listing", "--run-lengths", *lengths, environment=_AWS_SETTINGS)
     out += [
-        "Listing a run's states against dynalite through the list function, paging with "
+        "Listing a run's states against DynamoDB Local through the list function, paging with "
         f"`limit={PAGE_LIMIT}` and each X-Next-Cursor to the end (median of repetitions):",
         "",
         "| states | listed | pages | Queries | median ms, all pages | µs per state | body bytes |",

@@ -1,9 +1,10 @@
-"""Listing cost against dynalite: runs of 10 to 10,000 states, through the list function.
+"""Listing cost against DynamoDB Local (in memory): runs of 10 to 10,000 states, through the
+list function.
 
 Each run is listed as a client pages through it (`limit`, then each `X-Next-Cursor`), so
 every length is listed the same way: one Query per page, and no call per state.
-Run as `python -m benchmarks.listing`: it starts dynalite on a free loopback port, fills
-the tables in parallel, measures, stops dynalite, and prints its figures as JSON.
+Run as `python -m benchmarks.listing`: it starts DynamoDB Local on a free loopback port, fills
+the tables in parallel, measures, stops it, and prints its figures as JSON.
 """
 
 import argparse
@@ -20,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from api.paging import MAX_LIMIT, NEXT_CURSOR_HEADER
 from api.runs import FLOW_RUN
 from benchmarks.states import sample_state
+from local.dynamodb_local import dynamodb_local
 from local.invoke import invoke
 from local.lambda_events import http_api_event
-from local.servers import dynalite_server
 
 if TYPE_CHECKING:
     from mangum import Mangum
@@ -45,7 +46,7 @@ class ListingFigures:
 
 
 def measure_listing(run_lengths: tuple[int, ...]) -> list[ListingFigures]:
-    with dynalite_server() as endpoint:
+    with dynamodb_local() as endpoint:
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
         # Imported once the endpoint is set: the function's client is made from it.
         from api.dependencies import dynamodb_repository

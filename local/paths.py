@@ -8,4 +8,3 @@ EVENTS = PROJECT / "events"  # one HTTP API event per function of the template
 TEMPLATE = PROJECT / "template.yaml"
 README = PROJECT / "README.md"
 REQUIREMENTS = PROJECT / "requirements.txt"
-NODE_BIN = PROJECT / "node_modules" / ".bin"  # `npm ci` installs dynalite there

@@ -86,8 +86,8 @@ def create_tables(
 def _enable_time_to_live(
     client: "DynamoDBClient", name: str, specification: "TimeToLiveSpecificationTypeDef"
 ) -> None:
-    """Turn on TTL deletion where the emulator has it (moto does; dynalite answers
-    UnknownOperationException). Nothing depends on it: reads skip expired states anyway."""
+    """Turn on TTL deletion where the emulator has it (moto and DynamoDB Local do; some
+    answer UnknownOperationException). Nothing depends on it: reads skip expired states."""
     try:
         client.update_time_to_live(TableName=name, TimeToLiveSpecification=specification)
     except ClientError as error:

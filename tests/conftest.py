@@ -1,5 +1,5 @@
-"""Shared fixtures: DynamoDB (moto and dynalite) with the template's tables, and the local app
-over HTTP."""
+"""Shared fixtures: DynamoDB (moto and DynamoDB Local) with the template's tables, and the
+local app over HTTP."""
 
 import asyncio
 import functools
@@ -67,28 +67,37 @@ def lambda_event_loop() -> None:
 
 
 @pytest.fixture(scope="session")
-def dynalite() -> Iterator["DynamoDBClient"]:
-    """One dynalite server for the session, holding the template's tables, and a client made
-    as the service makes its own: from `AWS_ENDPOINT_URL_DYNAMODB`, with the service's config."""
-    from local.servers import dynalite_server
+def dynamodb_local() -> Iterator["DynamoDBClient"]:
+    """One DynamoDB Local (AWS's own, in memory) for the session, holding the template's
+    tables."""
+    from local.dynamodb_local import dynamodb_local
 
-    with dynalite_server() as endpoint:
-        with pytest.MonkeyPatch.context() as environment:  # only while the client is made
-            environment.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
-            client = dynamodb_client.__wrapped__()  # a new one, not the process's cached one
-        create_tables(client)
-        yield client
+    with dynamodb_local() as endpoint:
+        yield _client_with_tables(endpoint)
 
 
-@pytest.fixture(params=["moto", pytest.param("dynalite", marks=pytest.mark.slow)])
+def _client_with_tables(endpoint: str) -> "DynamoDBClient":
+    """A client made as the service makes its own (from `AWS_ENDPOINT_URL_DYNAMODB`, with
+    the service's config), once the template's tables are there."""
+    with pytest.MonkeyPatch.context() as environment:  # only while the client is made
+        environment.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+        client = dynamodb_client.__wrapped__()  # a new one, not the process's cached one
+    create_tables(client)
+    return client
+
+
+@pytest.fixture(params=["moto", pytest.param("dynamodb_local", marks=pytest.mark.slow)])
 def dynamodb(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator["DynamoDBClient"]:
     """The template's two tables on one DynamoDB implementation, serving every route and
-    Lambda handler for one test: each such test runs on both.
+    Lambda handler for one test: each such test runs on each.
 
-    moto is a fresh in-memory database per test. dynalite is one server for the session
-    (tables per test would cost more than the tests); tests keep apart by fresh run ids.
+    moto is a fresh in-memory database per test; lenient where AWS is not (it cuts items
+    short of 400 KB, accepts a key attribute in a Query filter and a GSI key of the wrong
+    type, and leaves out LastEvaluatedKey after an exactly full last page). DynamoDB Local
+    holds to AWS on all of these: one server for the session (tables per test would cost
+    more than the tests); tests keep apart by fresh run ids.
     """
     if request.param == "moto":
         with mock_aws():
@@ -97,14 +106,14 @@ def dynamodb(
             _serve_from(client, monkeypatch)
             yield client
     else:
-        client = request.getfixturevalue("dynalite")
+        client = request.getfixturevalue(request.param)
         _serve_from(client, monkeypatch)
         yield client
 
 
 @pytest.fixture
 def backend(dynamodb: "DynamoDBClient", request: pytest.FixtureRequest) -> str:
-    """The DynamoDB implementation this test runs on: "moto" or "dynalite"."""
+    """The DynamoDB implementation this test runs on: "moto" or "dynamodb_local"."""
     name: str = request.node.callspec.params["dynamodb"]
     return name
 

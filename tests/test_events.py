@@ -83,7 +83,7 @@ def _event_state_id(kind: RunKind) -> str:
 
 @pytest.fixture
 def without_event_states(dynamodb: Any) -> None:
-    """Each test starts without the events' states: dynalite is one database per session."""
+    """Each test starts without the events' states: DynamoDB Local is one database per session."""
     for kind in (FLOW_RUN, TASK_RUN):
         dependencies.dynamodb_repository(kind.table).delete(_event_state_id(kind))
 

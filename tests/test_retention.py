@@ -331,8 +331,9 @@ def test_local_tables_have_ttl_where_the_emulator_has_it() -> None:
     ("code", "creates"), [("UnknownOperationException", True), ("ValidationException", False)]
 )
 def test_local_tables_skip_ttl_only_where_the_emulator_lacks_it(code: str, creates: bool) -> None:
-    """dynalite answers UpdateTimeToLive with UnknownOperationException: the tables are made
-    without TTL. Any other refusal is a real error."""
+    """An emulator without TTL (dynalite) answers UpdateTimeToLive with
+    UnknownOperationException: the tables are made without TTL. Any other refusal is a real
+    error."""
 
     def refuse(**kwargs: Any) -> tuple[AWSResponse, dict[str, Any]]:
         error = {"Error": {"Code": code, "Message": ""}, "ResponseMetadata": {}}
