@@ -1,4 +1,4 @@
-"""`make bench`: one run, one table. See the README's "Performance" section.
+"""`make bench`: one run, one table. See docs/performance.md.
 
 Cold starts run on a bundle built the way a deployment builds it (`bundle.build`), against a
 moto server; warm figures, call counts and listings run in processes of their own.
@@ -74,6 +74,7 @@ def _moto_with_tables(functions: list[LambdaFunction], events: Path) -> Iterator
     """A moto server holding the template's tables and what each event asks for."""
     import botocore.session
 
+    from api.settings import Settings
     from local.servers import moto_server
     from local.tables import create_tables
     from storage.dynamodb import DynamoDBStateRepository
@@ -82,11 +83,13 @@ def _moto_with_tables(functions: list[LambdaFunction], events: Path) -> Iterator
     with moto_server() as endpoint:
         session = botocore.session.get_session()
         client = cast("DynamoDBClient", session.create_client("dynamodb", endpoint_url=endpoint))
-        create_tables(client)
+        settings = Settings()
+        create_tables(client, settings)
         for function in functions:
             request = storage_request(load_event(events, function))
             if request is not None:
-                seed(DynamoDBStateRepository(request.kind.table, client), request)
+                table = request.kind.table
+                seed(DynamoDBStateRepository(table, settings.table(table).name, client), request)
         yield endpoint
 
 

@@ -48,10 +48,11 @@ def local_dynamodb(*, dynamodb_local: bool = False) -> Iterator[LocalDatabase]:
             database = LocalDatabase(endpoint, f"DynamoDB at {endpoint} ({ENDPOINT_VARIABLE})")
         else:
             database = (dynamodb_local and _start_dynamodb_local(stack)) or _start_moto(stack)
+        from api.settings import Settings
         from local.tables import create_tables
         from storage.dynamodb import dynamodb_client
 
-        create_tables(dynamodb_client())
+        create_tables(dynamodb_client(), Settings.from_environment())
         yield database
 
 

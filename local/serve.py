@@ -30,7 +30,9 @@ def main() -> None:
     try:
         with local_dynamodb(dynamodb_local=True) as database:
             from api.request_log import log_for_a_console
-            from local.app import app
+            from local.app import local_app
+
+            app = local_app()
 
             log_for_a_console()
             print(f"Database: {database.description}")

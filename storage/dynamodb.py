@@ -1,7 +1,6 @@
 """The state repository on DynamoDB: one call per read, delete and write; one per list page."""
 
 import functools
-import logging
 import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -27,9 +26,6 @@ if TYPE_CHECKING:
 
     Item = dict[str, AttributeValueTypeDef]
 
-# Under the service's logger (api.request_log.SERVICE_LOGGER), which writes JSON lines.
-logger = logging.getLogger("prefect_run_states.storage")
-
 # DynamoDB's item limit: 400 KB, counted as 409,600 bytes of attribute names and values.
 ITEM_SIZE_LIMIT = 409_600
 
@@ -46,10 +42,10 @@ _MISCONFIGURED = frozenset(
     {"ResourceNotFoundException", "AccessDeniedException", "UnrecognizedClientException"}
 )
 
-# Bounded so that a call gives up well before the Lambda timeout (15 s): at most 3
-# attempts, each of at most 1 s to connect and 2 s of silence while reading, with
-# standard-mode backoff between them (under 1 s, then under 2 s, after throttling; 25 and
-# 50 ms otherwise): under 12 s in all. A read timeout of 3 s would allow 15 s.
+# Bounded so that a call gives up, and the function answers 503, well inside the Lambda
+# timeout rather than being cut off by it: a few attempts, each with short connect and read
+# timeouts, and standard-mode backoff between them. tests/test_faults.py holds the worst
+# case these settings allow against the template's Timeout.
 CLIENT_CONFIG = Config(
     connect_timeout=1,
     read_timeout=2,
@@ -84,11 +80,12 @@ class DynamoDBStateRepository:
     def __init__(
         self,
         table: StateTable,
+        name: str,
         client: "DynamoDBClient",
         now: Callable[[], datetime] = lambda: clock.utc_now(),
     ) -> None:
         self._table = table
-        self._name = table.name
+        self._name = name
         self._client = client
         self._now = now
 
@@ -206,14 +203,7 @@ class DynamoDBStateRepository:
             if code in _THROTTLED:
                 raise StorageUnavailable(code) from error
             if code in _MISCONFIGURED:
-                logger.error(
-                    "DynamoDB table %r (set by %s) answered %s: check that it exists and "
-                    "that this function may use it",
-                    self._name,
-                    self._table.env_var,
-                    code,
-                )
-                raise StorageMisconfigured(code) from error
+                raise StorageMisconfigured(self._table, self._name, code) from error
             if code == "ValidationException" and "item size" in str(error).lower():
                 raise StateTooLarge(None, ITEM_SIZE_LIMIT) from error
             raise

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from storage.tables import StateTable
+
 
 def fixed_width_utc(moment: datetime) -> str:
     """A UTC timestamp in one fixed width, so that string order is time order."""
@@ -47,6 +49,12 @@ class StorageUnavailable(Exception):
 
 class StorageMisconfigured(Exception):
     """The table is missing or access to it is denied: an operator must act."""
+
+    def __init__(self, table: StateTable, name: str, code: str) -> None:
+        super().__init__(f"DynamoDB table {name!r} answered {code}")
+        self.table = table
+        self.name = name
+        self.code = code
 
 
 class StateRepository(Protocol):

@@ -1,45 +1,60 @@
-"""Shared fixtures: DynamoDB (moto and DynamoDB Local) with the template's tables, and the
-local app over HTTP."""
+"""Shared fixtures: DynamoDB (moto and DynamoDB Local) with the template's tables, and the local app
+over HTTP."""
 
 import asyncio
-import functools
+import importlib
 import logging
 import os
 import warnings
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import astuple
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from api.settings import (
+    AUTH_STRING_ARN_VARIABLE,
+    AUTH_STRING_VARIABLE,
+    LOG_LEVEL_VARIABLE,
+    TABLE_VARIABLES,
+    Settings,
+)
 from local.database import LOCAL_AWS_SETTINGS
 
 os.environ.update(LOCAL_AWS_SETTINGS)
+# The service's settings are given by each test (`Settings(...)`), never read from here;
+# what a subprocess under test (make serve, make invoke) reads starts from its defaults.
 for _variable in (
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_PROFILE",
-    "PREFECT_SERVER_API_AUTH_STRING",
-    "PREFECT_SERVER_API_AUTH_STRING_ARN",
+    LOG_LEVEL_VARIABLE,
+    AUTH_STRING_VARIABLE,
+    AUTH_STRING_ARN_VARIABLE,
+    *(name for variables in TABLE_VARIABLES.values() for name in astuple(variables)),
 ):
     os.environ.pop(_variable, None)
 
 from fastapi.testclient import TestClient  # noqa: E402
+from mangum import Mangum  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from api import dependencies  # noqa: E402
+from api.app import function_handler  # noqa: E402
 from api.request_log import SERVICE_LOGGER  # noqa: E402
 from api.runs import FLOW_RUN, TASK_RUN, RunKind  # noqa: E402
+from api.services import RepositoryProvider  # noqa: E402
 from local.tables import create_tables  # noqa: E402
-from storage.dynamodb import DynamoDBStateRepository, dynamodb_client  # noqa: E402
-from storage.tables import StateTable  # noqa: E402
-from tests.helpers import API_VERSION_HEADER, client_at  # noqa: E402
+from storage.dynamodb import dynamodb_client  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    API_VERSION_HEADER,
+    LambdaFunction,
+    client_at,
+    repositories_on,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-for _kind in (FLOW_RUN, TASK_RUN):  # states are kept until deleted, unless a test says otherwise
-    os.environ.pop(_kind.table.retention_env_var, None)
 
 
 @pytest.fixture
@@ -69,29 +84,22 @@ def lambda_event_loop() -> None:
 @pytest.fixture(scope="session")
 def dynamodb_local() -> Iterator["DynamoDBClient"]:
     """One DynamoDB Local (AWS's own, in memory) for the session, holding the template's
-    tables."""
+    tables, and a client made as the service makes its own: from `AWS_ENDPOINT_URL_DYNAMODB`,
+    with the service's config."""
     from local.dynamodb_local import dynamodb_local
 
     with dynamodb_local() as endpoint:
-        yield _client_with_tables(endpoint)
-
-
-def _client_with_tables(endpoint: str) -> "DynamoDBClient":
-    """A client made as the service makes its own (from `AWS_ENDPOINT_URL_DYNAMODB`, with
-    the service's config), once the template's tables are there."""
-    with pytest.MonkeyPatch.context() as environment:  # only while the client is made
-        environment.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
-        client = dynamodb_client.__wrapped__()  # a new one, not the process's cached one
-    create_tables(client)
-    return client
+        with pytest.MonkeyPatch.context() as environment:  # only while the client is made
+            environment.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
+            client = dynamodb_client.__wrapped__()  # a new one, not the process's cached one
+        create_tables(client, Settings())
+        yield client
 
 
 @pytest.fixture(params=["moto", pytest.param("dynamodb_local", marks=pytest.mark.slow)])
-def dynamodb(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator["DynamoDBClient"]:
-    """The template's two tables on one DynamoDB implementation, serving every route and
-    Lambda handler for one test: each such test runs on each.
+def dynamodb(request: pytest.FixtureRequest) -> Iterator["DynamoDBClient"]:
+    """The template's two tables on one DynamoDB implementation, for one test: each such
+    test runs on each.
 
     moto is a fresh in-memory database per test; lenient where AWS is not (it cuts items
     short of 400 KB, accepts a key attribute in a Query filter and a GSI key of the wrong
@@ -102,13 +110,10 @@ def dynamodb(
     if request.param == "moto":
         with mock_aws():
             client = dynamodb_client()
-            create_tables(client)
-            _serve_from(client, monkeypatch)
+            create_tables(client, Settings())
             yield client
     else:
-        client = request.getfixturevalue(request.param)
-        _serve_from(client, monkeypatch)
-        yield client
+        yield request.getfixturevalue("dynamodb_local")
 
 
 @pytest.fixture
@@ -131,22 +136,31 @@ def calls(dynamodb: "DynamoDBClient") -> Iterator[Counter[str]]:
     dynamodb.meta.events.unregister("before-call.dynamodb", count)
 
 
-def _serve_from(client: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the service's repositories (`api.dependencies.dynamodb_repository`, behind
-    every route) use `client` until the test ends."""
-
-    @functools.cache
-    def repository(table: StateTable) -> DynamoDBStateRepository:
-        return DynamoDBStateRepository(table, client)
-
-    monkeypatch.setattr(dependencies, "dynamodb_repository", repository)
+@pytest.fixture
+def repositories(dynamodb: "DynamoDBClient") -> RepositoryProvider:
+    """The repositories of this test's DynamoDB, to build the service on."""
+    return repositories_on(dynamodb)
 
 
 @pytest.fixture
-def api(dynamodb: Any) -> Iterator[TestClient]:
-    """The local app (every route) over HTTP, sending the header Prefect's client sends."""
-    from local.app import app
+def lambda_function(repositories: RepositoryProvider) -> LambdaFunction:
+    """A function of `handlers` (by module name), built anew from its routes on this
+    test's DynamoDB, with the default settings."""
 
+    def build(module: str) -> Mangum:
+        routes = importlib.import_module(f"handlers.{module}").routes
+        return function_handler(*routes, settings=Settings(), repositories=repositories)
+
+    return build
+
+
+@pytest.fixture
+def api(repositories: RepositoryProvider) -> Iterator[TestClient]:
+    """The local app (every route, default settings) over HTTP on this test's DynamoDB,
+    sending the header Prefect's client sends."""
+    from local.app import local_app
+
+    app = local_app(Settings(), repositories)
     with TestClient(app, headers=API_VERSION_HEADER) as client:
         yield client
 
@@ -168,7 +182,7 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def moto_tables(moto_endpoint: str) -> str:
     """The moto server, holding the template's tables: its endpoint."""
-    create_tables(client_at(moto_endpoint))
+    create_tables(client_at(moto_endpoint), Settings())
     return moto_endpoint
 
 

@@ -6,16 +6,20 @@ import os
 import re
 import subprocess
 import uuid
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 
-from api import dependencies
 from api.route_table import path_pattern
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
-from local.invoke import function_handler, function_ids, invoke, status_and_body
+from api.services import RepositoryProvider
+from api.settings import Settings
+from local.invoke import function_handler, function_ids, status_and_body
+from local.invoke import invoke as invoke_function
 from local.paths import EVENTS, PROJECT
+from tests.helpers import repository_of
 from tests.template import DEFAULT_ROUTE, Operation, all_route_keys, route_keys, state_route
 
 
@@ -24,9 +28,19 @@ def event_of(logical_id: str) -> dict[str, Any]:
     return event
 
 
-def answer(logical_id: str, event: dict[str, Any]) -> tuple[int, Any]:
-    """The function's status and JSON body for an event."""
-    return status_and_body(invoke(function_handler(logical_id), event, logical_id))
+Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+@pytest.fixture
+def invoke(repositories: RepositoryProvider) -> Invoke:
+    """Runs an event through the handler the template names for a function, built on this
+    test's DynamoDB."""
+
+    def answer(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        handler = function_handler(logical_id, Settings(), repositories)
+        return invoke_function(handler, event, logical_id)
+
+    return answer
 
 
 def _route_pattern(route_key: str) -> re.Pattern[str]:
@@ -82,16 +96,17 @@ def _event_state_id(kind: RunKind) -> str:
 
 
 @pytest.fixture
-def without_event_states(dynamodb: Any) -> None:
+def without_event_states(repositories: RepositoryProvider) -> None:
     """Each test starts without the events' states: DynamoDB Local is one database per session."""
     for kind in (FLOW_RUN, TASK_RUN):
-        dependencies.dynamodb_repository(kind.table).delete(_event_state_id(kind))
+        repository_of(repositories, kind).delete(_event_state_id(kind))
 
 
-def _stored_state(kind: RunKind) -> dict[str, Any]:
+def _stored_state(invoke: Invoke, kind: RunKind) -> dict[str, Any]:
     """Writes the state the kind's set_state event proposes; the read, list and delete events
     name that state and its run (a transition id makes its id predictable)."""
-    status, body = answer(_set_state_function(kind), event_of(_set_state_function(kind)))
+    function = _set_state_function(kind)
+    status, body = status_and_body(invoke(function, event_of(function)))
     assert status == 201
     state: dict[str, Any] = body["state"]
     return state
@@ -99,37 +114,37 @@ def _stored_state(kind: RunKind) -> dict[str, Any]:
 
 @pytest.mark.parametrize("logical_id", function_ids())
 def test_every_function_answers_its_event_as_the_contract_says(
-    without_event_states: None, logical_id: str
+    without_event_states: None, invoke: Invoke, logical_id: str
 ) -> None:
     event = event_of(logical_id)
     (route_key,) = route_keys(logical_id) & {event["routeKey"]}
     served = state_route(route_key)
     if route_key == DEFAULT_ROUTE:
-        response = invoke(function_handler(logical_id), event, logical_id)
+        response = invoke(logical_id, event)
         assert response["statusCode"] == 405
         assert response["headers"]["allow"] == "GET, DELETE"
         assert json.loads(response["body"]) == {"detail": "Method Not Allowed"}
     elif served is None:
-        assert answer(logical_id, event) == (200, True)  # /api/health
+        assert status_and_body(invoke(logical_id, event)) == (200, True)  # /api/health
     else:
         kind, operation = served
         if operation is Operation.SET_STATE:
-            status, body = answer(logical_id, event)
+            status, body = status_and_body(invoke(logical_id, event))
             proposal = json.loads(event["body"])["state"]
             run_id = event["pathParameters"]["id"]
             assert (status, body["status"]) == (201, "ACCEPT")
             assert body["state"]["id"] == _event_state_id(kind)
             assert body["state"]["type"] == proposal["type"]
             assert body["state"]["state_details"][kind.run_id_field] == run_id
-            assert answer(logical_id, event)[1]["status"] == "REJECT"  # a retry
+            assert status_and_body(invoke(logical_id, event))[1]["status"] == "REJECT"  # a retry
         else:
-            state = _stored_state(kind)
+            state = _stored_state(invoke, kind)
             expected = {
                 Operation.READ: (200, state),
                 Operation.LIST: (200, [state]),
                 Operation.DELETE: (204, None),
             }[operation]
-            assert answer(logical_id, event) == expected
+            assert status_and_body(invoke(logical_id, event)) == expected
 
 
 def make_invoke(logical_id: str, **environment: str) -> subprocess.CompletedProcess[str]:

@@ -2,23 +2,26 @@
 
 import importlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from local.invoke import LambdaHandler, invoke, status_and_body
+from local.invoke import invoke, status_and_body
 from local.lambda_events import http_api_event
-from tests.helpers import new_id
+from tests.helpers import LambdaFunction, new_id
 
 
-def handler_of(module: str) -> LambdaHandler:
-    """The handler of `handlers.<module>`."""
-    handler: LambdaHandler = importlib.import_module(f"handlers.{module}").handler
+def deployed(module: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A function as its module builds it for Lambda: for those that use no storage."""
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = importlib.import_module(
+        f"handlers.{module}"
+    ).handler
     return handler
 
 
 @pytest.mark.parametrize("kind_name", ["flow", "task"])
-def test_each_state_function_end_to_end(dynamodb: Any, kind_name: str) -> None:
+def test_each_state_function_end_to_end(lambda_function: LambdaFunction, kind_name: str) -> None:
     run_id, transition = new_id(), new_id()
     states, runs = f"/api/{kind_name}_run_states", f"/api/{kind_name}_runs"
     proposal = json.dumps(
@@ -39,16 +42,16 @@ def test_each_state_function_end_to_end(dynamodb: Any, kind_name: str) -> None:
         path_parameters={"id": run_id},
         route_key=f"POST {runs}/{{id}}/set_state",
     )
-    created = invoke(handler_of(f"set_{kind_name}_run_state"), event)
+    created = invoke(lambda_function(f"set_{kind_name}_run_state"), event)
     assert created["statusCode"] == 201
     state = status_and_body(created)[1]["state"]
     assert state["data"] == {"n": 2**70}
     assert state["state_details"][f"{kind_name}_run_id"] == run_id
-    retried = invoke(handler_of(f"set_{kind_name}_run_state"), event)
+    retried = invoke(lambda_function(f"set_{kind_name}_run_state"), event)
     assert (retried["statusCode"], status_and_body(retried)[1]["status"]) == (200, "REJECT")
 
     read = invoke(
-        handler_of(f"read_{kind_name}_run_state"),
+        lambda_function(f"read_{kind_name}_run_state"),
         http_api_event("GET", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
     )
     assert status_and_body(read) == (200, state)
@@ -56,18 +59,18 @@ def test_each_state_function_end_to_end(dynamodb: Any, kind_name: str) -> None:
 
     for path in (states, states + "/"):  # API Gateway sends both to the one route
         listed = invoke(
-            handler_of(f"list_{kind_name}_run_states"),
+            lambda_function(f"list_{kind_name}_run_states"),
             http_api_event("GET", path, query=f"{kind_name}_run_id={run_id}"),
         )
         assert status_and_body(listed) == (200, [state])
 
     deleted = invoke(
-        handler_of(f"delete_{kind_name}_run_state"),
+        lambda_function(f"delete_{kind_name}_run_state"),
         http_api_event("DELETE", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
     )
     assert (deleted["statusCode"], deleted["body"]) == (204, "")
     missing = invoke(
-        handler_of(f"read_{kind_name}_run_state"),
+        lambda_function(f"read_{kind_name}_run_state"),
         http_api_event("GET", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
     )
     assert status_and_body(missing) == (
@@ -86,7 +89,7 @@ def test_each_state_function_end_to_end(dynamodb: Any, kind_name: str) -> None:
     ],
 )
 def test_client_routes_function(path: str, query: str, status: int, body: Any) -> None:
-    response = invoke(handler_of("client_routes"), http_api_event("GET", path, query=query))
+    response = invoke(deployed("client_routes"), http_api_event("GET", path, query=query))
     assert status_and_body(response) == (status, body)
 
 
@@ -100,7 +103,7 @@ def test_client_routes_function(path: str, query: str, status: int, body: Any) -
     ],
 )
 def test_fallback_function(method: str, path: str, status: int, allow: str | None) -> None:
-    response = invoke(handler_of("fallback"), http_api_event(method, path))
+    response = invoke(deployed("fallback"), http_api_event(method, path))
     assert response["statusCode"] == status
     assert response["headers"].get("allow") == allow
     if method != "HEAD":
@@ -109,7 +112,7 @@ def test_fallback_function(method: str, path: str, status: int, allow: str | Non
 
 
 def test_an_unexpected_error_is_the_contract_500(
-    monkeypatch: pytest.MonkeyPatch, dynamodb: Any
+    monkeypatch: pytest.MonkeyPatch, lambda_function: LambdaFunction
 ) -> None:
     from storage.dynamodb import DynamoDBStateRepository
 
@@ -118,7 +121,8 @@ def test_an_unexpected_error_is_the_contract_500(
 
     monkeypatch.setattr(DynamoDBStateRepository, "read", explode)
     response = invoke(
-        handler_of("read_flow_run_state"), http_api_event("GET", "/api/flow_run_states/" + new_id())
+        lambda_function("read_flow_run_state"),
+        http_api_event("GET", "/api/flow_run_states/" + new_id()),
     )
     assert response["statusCode"] == 500
     assert response["headers"]["content-type"] == "application/json"

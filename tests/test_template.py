@@ -15,6 +15,12 @@ from starlette.routing import BaseRoute
 
 from api.route_table import ROUTES
 from api.runs import FLOW_RUN, TASK_RUN
+from api.settings import (
+    AUTH_STRING_ARN_VARIABLE,
+    LOG_LEVEL_VARIABLE,
+    TABLE_VARIABLES,
+    Settings,
+)
 from local.invoke import function_handler, function_ids, function_properties
 from local.paths import PROJECT, REQUIREMENTS
 from local.tables import load_template, table_logical_id
@@ -167,8 +173,29 @@ def test_every_function_receives_the_table_names_and_the_log_level() -> None:
     template = load_template()
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     for table in TABLES:
-        assert variables[table.env_var] == {"Ref": table_logical_id(table)}
+        assert variables[TABLE_VARIABLES[table].name] == {"Ref": table_logical_id(table)}
     assert variables["LOG_LEVEL"] == {"Ref": "LogLevel"}
+
+
+def test_the_template_sets_only_variables_the_settings_define() -> None:
+    """Every setting is defined in `api.settings`: a variable set anywhere else would be
+    read by nothing (the literal auth string is local only: deployed, its ARN is set)."""
+    defined = {
+        LOG_LEVEL_VARIABLE,
+        AUTH_STRING_ARN_VARIABLE,
+        *(
+            name
+            for table in TABLES
+            for name in (TABLE_VARIABLES[table].name, TABLE_VARIABLES[table].retention_days)
+        ),
+    }
+    template = load_template()
+    variables = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for logical_id in function_ids():
+        variables |= set(
+            function_properties(logical_id).get("Environment", {}).get("Variables", {})
+        )
+    assert variables == defined
 
 
 @pytest.mark.parametrize("logical_id", function_ids())
@@ -186,9 +213,9 @@ def served_routes(routes: Iterable[BaseRoute]) -> Iterator[str]:
 
 
 def test_the_template_routes_are_the_routes_the_local_app_serves() -> None:
-    from local.app import app
+    from local.app import local_app
 
-    served = set(served_routes(app.routes))
+    served = set(served_routes(local_app(Settings()).routes))
     # An HTTP API route path cannot end in "/": API Gateway sends the slashed list path to
     # the unslashed route, and the function answers both spellings.
     for kind in (FLOW_RUN, TASK_RUN):
@@ -323,7 +350,7 @@ def test_the_template_has_exactly_the_two_state_tables() -> None:
     assert tables == {table_logical_id(table) for table in TABLES}
 
 
-@pytest.mark.parametrize("table", TABLES, ids=lambda table: table.default_name)
+@pytest.mark.parametrize("table", TABLES, ids=lambda table: TABLE_VARIABLES[table].default_name)
 def test_a_table_outlives_its_stack_and_can_be_restored(table: StateTable) -> None:
     resource = _table_resource(table)
     assert resource["DeletionPolicy"] == "Retain"
@@ -333,7 +360,7 @@ def test_a_table_outlives_its_stack_and_can_be_restored(table: StateTable) -> No
     assert properties["DeletionProtectionEnabled"] is True
 
 
-@pytest.mark.parametrize("table", TABLES, ids=lambda table: table.default_name)
+@pytest.mark.parametrize("table", TABLES, ids=lambda table: TABLE_VARIABLES[table].default_name)
 def test_a_table_has_the_contracts_keys(table: StateTable) -> None:
     properties = _table_resource(table)["Properties"]
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
@@ -350,10 +377,10 @@ def test_a_table_has_the_contracts_keys(table: StateTable) -> None:
     ]
 
 
-@pytest.mark.parametrize("table", TABLES, ids=lambda table: table.default_name)
+@pytest.mark.parametrize("table", TABLES, ids=lambda table: TABLE_VARIABLES[table].default_name)
 def test_the_tests_tables_are_the_templates(dynamodb: Any, table: StateTable) -> None:
     deployed = _table_resource(table)["Properties"]
-    tested = dynamodb.describe_table(TableName=table.name)["Table"]
+    tested = dynamodb.describe_table(TableName=Settings().table(table).name)["Table"]
     assert tested["KeySchema"] == deployed["KeySchema"]
     assert sorted(tested["AttributeDefinitions"], key=str) == sorted(
         deployed["AttributeDefinitions"], key=str
