@@ -16,7 +16,7 @@ SAM := .tools/sam/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
 BUILD_DIR ?= .aws-sam/build
 
-.PHONY: help serve test lint typecheck check pytest build invoke requirements bench
+.PHONY: help serve test lint typecheck check pytest build invoke requirements bench import
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,7 +46,7 @@ lint: .venv/.synced
 typecheck: .venv/.synced
 	$(VENV)/mypy
 
-pytest: .venv/.synced node_modules/.installed $(SAM)
+pytest: .venv/.synced node_modules/.installed $(SAM) $(PREFECT)
 	$(VENV)/pytest
 
 check: $(SAM)  ## Lint template.yaml (sam validate --lint)
@@ -61,6 +61,18 @@ invoke: .venv/.synced  ## Run FUNCTION (a logical id) on EVENT (a file) as `sam 
 requirements: | $(UV)  ## Write requirements.txt (the layer's dependencies) from uv.lock
 	$(UV) export --frozen --no-dev --no-hashes --quiet --output-file requirements.txt
 
+# A Prefect 3.9.1 server for the import tests and the benchmark, in a venv of its own (it
+# runs on older fastapi than the service's lock).
+PREFECT_VERSION := 3.9.1
+PREFECT := .tools/prefect/bin/prefect
+
+$(PREFECT): | $(UV)
+	$(UV) venv --quiet --allow-existing .tools/prefect
+	$(UV) pip install --quiet --python .tools/prefect/bin/python prefect==$(PREFECT_VERSION)
+
+import: .venv/.synced  ## Copy a Prefect server's states: SOURCE=<its API URL> [FOLLOW=1]
+	$(VENV)/python -m importer "$(SOURCE)" $(if $(FOLLOW),--follow)
+
 $(SAM): | $(UV)
 	$(UV) venv --quiet .tools/sam
 	$(UV) pip install --quiet --python .tools/sam/bin/python aws-sam-cli==$(SAM_CLI_VERSION)
@@ -71,9 +83,13 @@ $(SAM): | $(UV)
 build-%Function: .venv/.synced
 	$(VENV)/python -m bundle.build function "$(ARTIFACTS_DIR)"
 
+# The scheduled import: the importer and its own dependencies (httpx), beside the shared layer.
+build-ImportFunction: .venv/.synced | $(UV)
+	UV=$(UV) $(VENV)/python -m bundle.build importer "$(ARTIFACTS_DIR)" --platform aarch64-manylinux_2_34
+
 # aarch64 wheels for the template's arm64 functions; Lambda's Python 3.12 runs on glibc 2.34.
 build-DependenciesLayer: .venv/.synced | $(UV)
 	UV=$(UV) $(VENV)/python -m bundle.build layer "$(ARTIFACTS_DIR)" --platform aarch64-manylinux_2_34
 
-bench: .venv/.synced node_modules/.installed  ## Print cold, warm and DynamoDB figures (about 4 min)
+bench: .venv/.synced node_modules/.installed $(PREFECT)  ## Print cold, warm, DynamoDB and import figures (about 5 min)
 	UV=$(UV) $(VENV)/python -m benchmarks

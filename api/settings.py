@@ -129,3 +129,21 @@ def retention_period(variable: str, text: str) -> timedelta | None:
         )
     microseconds = round(days * _MICROSECONDS_PER_DAY)
     return timedelta(microseconds=microseconds) if microseconds else None
+
+
+# The scheduled import's own settings (template.yaml's ImportFunction; importer/scheduled.py).
+IMPORT_SOURCE_URL_VARIABLE = "IMPORT_SOURCE_API_URL"
+IMPORT_SOURCE_AUTH_STRING_ARN_VARIABLE = "IMPORT_SOURCE_AUTH_STRING_ARN"
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSourceSettings:
+    api_url: str  # the Prefect server's API URL
+    auth_string_arn: str | None = None  # where its auth string is kept; None: auth off
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "ImportSourceSettings":
+        api_url = environ.get(IMPORT_SOURCE_URL_VARIABLE)
+        if not api_url:
+            raise SettingsError(f"{IMPORT_SOURCE_URL_VARIABLE} is not set: no source to import")
+        return cls(api_url, environ.get(IMPORT_SOURCE_AUTH_STRING_ARN_VARIABLE) or None)

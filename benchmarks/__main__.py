@@ -235,6 +235,19 @@ def main() -> None:
             for row in listing
         ),
         "",
+    ]
+    imported = _run_json("benchmarks.importing", environment=_AWS_SETTINGS)
+    out += [
+        "Importing from a live Prefect 3.9.1 server (SQLite) into DynamoDB Local: "
+        f"{imported['runs']} flow runs and their task runs, median of rounds; the floor only "
+        "reads the same states from the server, with the importer's concurrency:",
+        "",
+        "| states | read floor, states/s | import, states/s | import ÷ floor (time) |",
+        "|--:|--:|--:|--:|",
+        f"| {imported['states']:,} | {imported['floor_states_per_s']:.0f}"
+        f" | {imported['import_states_per_s']:.0f}"
+        f" | {imported['import_s'] / imported['floor_s']:.2f} |",
+        "",
         f"make bench took {time.monotonic() - began:.0f} s; "
         f"load average {os.getloadavg()[0]:.1f} at the end.",
     ]

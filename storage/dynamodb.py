@@ -76,6 +76,21 @@ def item_size(item: "Item") -> int:
     return size
 
 
+def state_item(table: StateTable, state: StoredState) -> "Item":
+    """The DynamoDB item that keeps `state` in `table`."""
+    item: Item = {
+        ID: {"S": state.id},
+        table.run_id_attribute: {"S": state.run_id},
+        LIST_ORDER: {"S": state.list_order},
+        DOCUMENT: {"S": state.document},
+    }
+    if state.expires_at is not None:
+        item[EXPIRES_AT] = {"S": state.expires_at}
+        expiry = datetime.strptime(state.expires_at, "%Y-%m-%dT%H:%M:%S.%fZ")
+        item[TTL] = {"N": str(math.ceil(expiry.replace(tzinfo=UTC).timestamp()))}
+    return item
+
+
 class DynamoDBStateRepository:
     def __init__(
         self,
@@ -108,7 +123,7 @@ class DynamoDBStateRepository:
         return self._live(response.get("Attributes")) is not None
 
     def insert(self, state: StoredState) -> StoredState | None:
-        item = self._to_item(state)
+        item = state_item(self._table, state)
         size = item_size(item)
         if size > ITEM_SIZE_LIMIT:
             raise StateTooLarge(size, ITEM_SIZE_LIMIT)
@@ -170,19 +185,6 @@ class DynamoDBStateRepository:
             return None
         state = self._from_item(item)
         return state if state.is_live(fixed_width_utc(self._now())) else None
-
-    def _to_item(self, state: StoredState) -> "Item":
-        item: Item = {
-            ID: {"S": state.id},
-            self._table.run_id_attribute: {"S": state.run_id},
-            LIST_ORDER: {"S": state.list_order},
-            DOCUMENT: {"S": state.document},
-        }
-        if state.expires_at is not None:
-            item[EXPIRES_AT] = {"S": state.expires_at}
-            expiry = datetime.strptime(state.expires_at, "%Y-%m-%dT%H:%M:%S.%fZ")
-            item[TTL] = {"N": str(math.ceil(expiry.replace(tzinfo=UTC).timestamp()))}
-        return item
 
     def _from_item(self, item: "Item") -> StoredState:
         expires = item.get(EXPIRES_AT)

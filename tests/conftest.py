@@ -56,6 +56,8 @@ from tests.helpers import (  # noqa: E402
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from tests.prefect_source import Source
+
 
 @pytest.fixture
 def service_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
@@ -202,3 +204,17 @@ def second_live_api_url(moto_endpoint: str) -> Iterator[str]:
 
     with run_states_service(moto_endpoint) as api_url:
         yield api_url
+
+
+@pytest.fixture(scope="session")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Source"]:
+    """One Prefect 3.9.1 server for the session (8-14 s to start), auth on, holding the history
+    of real flows (tests/prefect_flows.py): what the import tests copy from."""
+    from local.servers import prefect_server
+    from tests.prefect_source import AUTH_STRING, Source
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    with prefect_server(home, AUTH_STRING) as api_url:
+        served = Source(api_url, home)
+        served.run_flows("history")
+        yield served

@@ -20,7 +20,14 @@ from local.invoke import function_handler, function_ids, status_and_body
 from local.invoke import invoke as invoke_function
 from local.paths import EVENTS, PROJECT
 from tests.helpers import repository_of
-from tests.template import DEFAULT_ROUTE, Operation, all_route_keys, route_keys, state_route
+from tests.template import (
+    DEFAULT_ROUTE,
+    Operation,
+    all_route_keys,
+    api_function_ids,
+    route_keys,
+    state_route,
+)
 
 
 def event_of(logical_id: str) -> dict[str, Any]:
@@ -53,7 +60,7 @@ def test_every_function_has_one_event_and_every_event_a_function() -> None:
     assert {path.stem for path in EVENTS.glob("*.json")} == set(function_ids())
 
 
-@pytest.mark.parametrize("logical_id", function_ids())
+@pytest.mark.parametrize("logical_id", api_function_ids())
 def test_an_event_is_shaped_for_its_route(logical_id: str) -> None:
     event = event_of(logical_id)
     http = event["requestContext"]["http"]
@@ -81,7 +88,7 @@ def test_an_event_is_shaped_for_its_route(logical_id: str) -> None:
 def _set_state_function(kind: RunKind) -> str:
     (logical_id,) = (
         logical_id
-        for logical_id in function_ids()
+        for logical_id in api_function_ids()
         if route_keys(logical_id) == {f"POST {kind.set_state_path}"}
     )
     return logical_id
@@ -112,7 +119,7 @@ def _stored_state(invoke: Invoke, kind: RunKind) -> dict[str, Any]:
     return state
 
 
-@pytest.mark.parametrize("logical_id", function_ids())
+@pytest.mark.parametrize("logical_id", api_function_ids())
 def test_every_function_answers_its_event_as_the_contract_says(
     without_event_states: None, invoke: Invoke, logical_id: str
 ) -> None:

@@ -17,6 +17,8 @@ from api.route_table import ROUTES
 from api.runs import FLOW_RUN, TASK_RUN
 from api.settings import (
     AUTH_STRING_ARN_VARIABLE,
+    IMPORT_SOURCE_AUTH_STRING_ARN_VARIABLE,
+    IMPORT_SOURCE_URL_VARIABLE,
     LOG_LEVEL_VARIABLE,
     TABLE_VARIABLES,
     Settings,
@@ -27,8 +29,10 @@ from local.tables import load_template, table_logical_id
 from storage.tables import FLOW_RUN_STATES, ID, LIST_ORDER, TASK_RUN_STATES, StateTable
 from tests.template import (
     DEFAULT_ROUTE,
+    SCHEDULED_FUNCTIONS,
     Operation,
     all_route_keys,
+    api_function_ids,
     route_keys,
     state_route,
     the_http_api,
@@ -183,6 +187,8 @@ def test_the_template_sets_only_variables_the_settings_define() -> None:
     defined = {
         LOG_LEVEL_VARIABLE,
         AUTH_STRING_ARN_VARIABLE,
+        IMPORT_SOURCE_URL_VARIABLE,
+        IMPORT_SOURCE_AUTH_STRING_ARN_VARIABLE,
         *(
             name
             for table in TABLES
@@ -227,14 +233,14 @@ def test_the_template_routes_are_the_routes_the_local_app_serves() -> None:
 
 def test_one_function_takes_every_unmatched_request() -> None:
     defaults = [
-        logical_id for logical_id in function_ids() if DEFAULT_ROUTE in route_keys(logical_id)
+        logical_id for logical_id in api_function_ids() if DEFAULT_ROUTE in route_keys(logical_id)
     ]
     assert len(defaults) == 1
     assert route_keys(defaults[0]) == {DEFAULT_ROUTE}
 
 
 def test_every_route_is_on_the_one_http_api() -> None:
-    for logical_id in function_ids():
+    for logical_id in api_function_ids():
         for event in function_properties(logical_id)["Events"].values():
             assert event["Properties"]["ApiId"] == {"Ref": the_http_api()}
 
@@ -274,7 +280,7 @@ def test_the_import_graph_sees_indirect_imports() -> None:
     )
 
 
-@pytest.mark.parametrize("logical_id", function_ids())
+@pytest.mark.parametrize("logical_id", api_function_ids())
 def test_no_function_imports_another_endpoints_module(logical_id: str) -> None:
     own = function_properties(logical_id)["Handler"].rpartition(".")[0]
     imported = project_imports(own)
@@ -294,13 +300,30 @@ def granted_access(logical_id: str) -> set[tuple[str, str]]:
         assert set(policy) == {"Statement"}, "inline statements only: no managed policies"
         for statement in policy["Statement"]:
             assert statement["Effect"] == "Allow"
-            actions = statement["Action"]
+            actions, resources = statement["Action"], statement["Resource"]
             for action in [actions] if isinstance(actions, str) else actions:
-                granted.add((action, repr(statement["Resource"])))
+                for resource in resources if isinstance(resources, list) else [resources]:
+                    granted.add((action, repr(resource)))
     return granted
 
 
+def import_access() -> set[tuple[str, str]]:
+    """The scheduled import's: which states are stored and the missing ones written, in
+    both tables; its checkpoint read and written, in the flow-run table."""
+    flow_table, task_table = ({"Fn::GetAtt": [table_logical_id(table), "Arn"]} for table in TABLES)
+    return {
+        *(
+            (f"dynamodb:{action}", repr(table))
+            for action in ("BatchGetItem", "BatchWriteItem")
+            for table in (flow_table, task_table)
+        ),
+        *((f"dynamodb:{action}", repr(flow_table)) for action in ("GetItem", "PutItem")),
+    }
+
+
 def needed_access(logical_id: str) -> set[tuple[str, str]]:
+    if logical_id in SCHEDULED_FUNCTIONS:
+        return import_access()
     needed = set()
     for key in route_keys(logical_id):
         served = state_route(key)
