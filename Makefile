@@ -33,13 +33,13 @@ help:  ## List the targets
 	$(UV) sync --frozen
 	@touch $@
 
-# dynalite and DynamoDB Local (package.json: dev dependencies only). No
-# install scripts: the one it has compiles a LevelDB binding that in-memory use never needs.
+# DynamoDB Local (package.json: dev dependencies only; Java runs it). No
+# install scripts: the package ships its jars, and needs none.
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-serve: .venv/.synced  ## Serve the whole API on http://127.0.0.1:$${PORT:-4200}/api
+serve: .venv/.synced node_modules/.installed  ## Serve the whole API on http://127.0.0.1:$${PORT:-4200}/api, on DynamoDB Local
 	$(VENV)/python -m local.serve
 
 test: lint typecheck check pytest  ## Run every check and test (the tests run sam build)
