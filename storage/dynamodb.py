@@ -158,7 +158,16 @@ class DynamoDBStateRepository:
             "TableName": self._name,
             "IndexName": self._table.index_name,
             "KeyConditionExpression": "#run = :run",
-            "ExpressionAttributeNames": {"#run": run_attribute},
+            # Only what a listing needs: the state's id ends its list order, and its run is
+            # the one asked for. botocore parses every attribute of every item returned, a
+            # large part of a listing's time, so two fewer per state is a cheaper page.
+            "ProjectionExpression": "#order, #document, #expires",
+            "ExpressionAttributeNames": {
+                "#run": run_attribute,
+                "#order": LIST_ORDER,
+                "#document": DOCUMENT,
+                "#expires": EXPIRES_AT,
+            },
             "ExpressionAttributeValues": {":run": {"S": run_id}},
         }
         if batch_size is not None:
@@ -173,7 +182,7 @@ class DynamoDBStateRepository:
             page = self._call(self._client.query, **query)
             now = fixed_width_utc(self._now())
             for item in page["Items"]:
-                state = self._from_item(item)
+                state = _listed_state(item, run_id)
                 if state.is_live(now):
                     yield state
             if "LastEvaluatedKey" not in page:
@@ -211,3 +220,16 @@ class DynamoDBStateRepository:
             raise
         except (ConnectionError, HTTPClientError) as error:
             raise StorageUnavailable(type(error).__name__) from error
+
+
+def _listed_state(item: "Item", run_id: str) -> StoredState:
+    """A state from a listing's item, which holds only the projected attributes."""
+    list_order = item[LIST_ORDER]["S"]
+    expires = item.get(EXPIRES_AT)
+    return StoredState(
+        id=list_order.rpartition("#")[2],
+        run_id=run_id,
+        list_order=list_order,
+        document=item[DOCUMENT]["S"],
+        expires_at=expires["S"] if expires else None,
+    )
