@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from benchmarks.cold import BASELINE, ColdFigures, ColdSubject, measure_cold
 from benchmarks.functions import (
@@ -30,9 +30,6 @@ from benchmarks.states import seed
 from benchmarks.warm import ROUNDS, WARM_UP
 from local.database import LOCAL_AWS_SETTINGS
 from local.paths import EVENTS, PROJECT
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
 
 # Local settings: a region and dummy credentials, and no shared AWS files.
 _AWS_SETTINGS = {
@@ -72,17 +69,15 @@ def _run_json(
 @contextmanager
 def _moto_with_tables(functions: list[LambdaFunction], events: Path) -> Iterator[str]:
     """A moto server holding the template's tables and what each event asks for."""
-    import botocore.session
-
     from api.settings import Settings
+    from local.database import client_at
     from local.servers import moto_server
     from local.tables import create_tables
     from storage.dynamodb import DynamoDBStateRepository
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     with moto_server() as endpoint:
-        session = botocore.session.get_session()
-        client = cast("DynamoDBClient", session.create_client("dynamodb", endpoint_url=endpoint))
+        client = client_at(endpoint)
         settings = Settings()
         create_tables(client, settings)
         for function in functions:

@@ -6,8 +6,12 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from local.paths import PROJECT
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 # Every local setting needs a region and credentials, even when they are dummies.
 LOCAL_AWS_SETTINGS = {
@@ -79,3 +83,19 @@ def _start_moto(stack: ExitStack) -> LocalDatabase:
 
     stack.enter_context(mock_aws())
     return LocalDatabase(None, "moto's in-memory DynamoDB, in this process, until it stops")
+
+
+def client_at(endpoint: str, connections: int = 10) -> "DynamoDBClient":
+    """A DynamoDB client with the service's timeouts and retries, at a given endpoint, made
+    apart from the process's own (`storage.dynamodb.dynamodb_client`): for tests and
+    benchmarks that reach a database the service's settings do not name."""
+    import botocore.session
+    from botocore.config import Config
+
+    from storage.dynamodb import CLIENT_CONFIG
+
+    config = CLIENT_CONFIG.merge(Config(max_pool_connections=connections))
+    client = botocore.session.get_session().create_client(
+        "dynamodb", endpoint_url=endpoint, config=config
+    )
+    return cast("DynamoDBClient", client)

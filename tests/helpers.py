@@ -4,15 +4,13 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import botocore.session
-from botocore.config import Config
 from fastapi.testclient import TestClient
 from mangum import Mangum
 
 from api.runs import RunKind
 from api.services import RepositoryProvider
 from api.settings import Settings
-from storage.dynamodb import CLIENT_CONFIG, DynamoDBStateRepository
+from storage.dynamodb import DynamoDBStateRepository
 from storage.repository import StateRepository
 from storage.tables import StateTable
 
@@ -53,14 +51,6 @@ def set_state(
     api: TestClient, kind: RunKind, run_id: str, state: dict[str, Any], **body: Any
 ) -> Any:
     return api.post(f"{kind.runs_path}/{run_id}/set_state", json={"state": state, **body})
-
-
-def client_at(endpoint: str, connections: int = 10) -> Any:
-    """A DynamoDB client with the service's timeouts and retries, at a given endpoint."""
-    config = CLIENT_CONFIG.merge(Config(max_pool_connections=connections))
-    return botocore.session.get_session().create_client(
-        "dynamodb", endpoint_url=endpoint, config=config
-    )
 
 
 def listed(api: TestClient, kind: RunKind, run_id: str) -> list[dict[str, Any]]:

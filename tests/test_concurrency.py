@@ -22,10 +22,11 @@ from api.runs import FLOW_RUN, RunKind
 from api.schemas import StateCreate
 from api.settings import Settings
 from api.states import new_state
+from local.database import client_at
 from storage.dynamodb import DynamoDBStateRepository
 from storage.repository import StoredState
 from storage.tables import FLOW_RUN_STATES
-from tests.helpers import API_VERSION_HEADER, client_at, new_id
+from tests.helpers import API_VERSION_HEADER, new_id
 
 pytestmark = pytest.mark.slow  # a moto server and two service processes
 
