@@ -26,6 +26,8 @@ from benchmarks.functions import (
     template_functions,
 )
 from benchmarks.listing import PAGE_LIMIT, RUN_LENGTHS
+from benchmarks.serve import OTHER_STATES, PREFECT, RUN_LENGTH, SERVICE
+from benchmarks.serve import ROUNDS as SERVE_ROUNDS
 from benchmarks.states import seed
 from benchmarks.warm import ROUNDS, WARM_UP
 from local.database import LOCAL_AWS_SETTINGS
@@ -141,11 +143,45 @@ def _cold_table(figures: dict[str, ColdFigures]) -> list[str]:
     return lines
 
 
+def _serve_table(figures: list[dict[str, Any]]) -> list[str]:
+    """make serve's figures beside Prefect's, and each one's ratio to Prefect's."""
+    prefect = {figure["request"]: figure for figure in figures if figure["server"] == PREFECT}
+    lines = [
+        f"make serve over HTTP (keep-alive, loopback) on DynamoDB Local keeping its tables in a "
+        f"folder, beside a Prefect 3.9.1 server on SQLite: a read by id and a run's list of "
+        f"{RUN_LENGTH} states, median of {figures[0]['rounds']} interleaved rounds after "
+        f"warm-up; the crowded table also holds states of other runs:",
+        "",
+        "| server | request | answer | states | body bytes | p50 ms | p90 ms | p50 ÷ Prefect's |",
+        "|---|---|--:|--:|--:|--:|--:|--:|",
+    ]
+    for figure in figures:
+        server = figure["server"]
+        if server == SERVICE and figure["other_states"]:
+            server += f", {figure['other_states']:,} other states in its table"
+        ratio = figure["p50_ms"] / prefect[figure["request"]]["p50_ms"]
+        lines.append(
+            f"| {server} | {figure['request']} | {figure['status']} | {figure['states']}"
+            f" | {figure['body_bytes']:,} | {figure['p50_ms']:.2f} | {figure['p90_ms']:.2f}"
+            f" | {ratio:.2f} |"
+        )
+    return [*lines, ""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=12, help="cold processes per function")
     parser.add_argument("--invocations", type=int, default=1000, help="warm calls per function")
     parser.add_argument("--run-lengths", type=int, nargs="+", default=list(RUN_LENGTHS))
+    parser.add_argument(
+        "--serve-rounds", type=int, default=SERVE_ROUNDS, help="make serve's HTTP rounds"
+    )
+    parser.add_argument(
+        "--other-states",
+        type=int,
+        default=OTHER_STATES,
+        help="states of other runs beside the listed one, in make serve's crowded table",
+    )
     options = parser.parse_args()
     os.environ.update(_AWS_SETTINGS)
     began = time.monotonic()
@@ -231,6 +267,14 @@ def main() -> None:
         ),
         "",
     ]
+    out += _serve_table(
+        _run_json(
+            "benchmarks.serve",
+            *("--rounds", str(options.serve_rounds)),
+            *("--other-states", str(options.other_states)),
+            environment=_AWS_SETTINGS,
+        )
+    )
     imported = _run_json("benchmarks.importing", environment=_AWS_SETTINGS)
     out += [
         "Importing from a live Prefect 3.9.1 server (SQLite) into DynamoDB Local: "
