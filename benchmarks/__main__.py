@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from benchmarks.cold import BASELINE, ColdFigures, ColdSubject, measure_cold
+from benchmarks.cold import BASELINE, ColdFigures, ColdSubject, measure_cold, runtime_packages
 from benchmarks.functions import (
     LambdaFunction,
     load_event,
@@ -198,7 +198,8 @@ def main() -> None:
         with _moto_with_tables(functions, events) as endpoint:
             environment = {**_AWS_SETTINGS, "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
             order = _cold_order(functions, shipped, untrimmed)
-            cold = measure_cold(order, events, environment, options.rounds)
+            runtime = runtime_packages(Path(scratch) / "lambda-runtime")
+            cold = measure_cold(order, events, environment, options.rounds, runtime)
         out += [
             f"Cold init: median of {options.rounds} fresh processes each (import the handler, "
             "answer its event once against a moto server), precompiled bundle, botocore "

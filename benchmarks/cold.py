@@ -6,7 +6,9 @@ A small launcher starts them and reads their peak RSS from `wait4`: on Linux a c
 `ru_maxrss` starts from its parent's peak across fork and exec, so the parent must be small.
 """
 
+import importlib.util
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -17,11 +19,14 @@ from pathlib import Path
 from benchmarks.functions import LambdaFunction
 
 BASELINE = 'import boto3; boto3.client("dynamodb")'
+# Lambda's Python runtime ships boto3 (with s3transfer) outside the function's bundle, which
+# holds botocore alone: the baseline finds them in a folder of their own, after the bundle.
+RUNTIME_PACKAGES = ("boto3", "s3transfer")
 
 # The measured processes. Each prints "<import ms> <first answer ms> <status>".
 _BASELINE = """
 import os, sys, time
-sys.path.insert(0, sys.argv[1])
+sys.path[0:0] = sys.argv[1:3]  # the bundle, then the runtime's boto3
 start = time.perf_counter()
 import boto3
 imported = time.perf_counter()
@@ -87,16 +92,31 @@ class ColdFigures:
     samples: int
 
 
+def runtime_packages(folder: Path) -> Path:
+    """`folder`, holding boto3 and s3transfer as installed here: what Lambda's runtime adds."""
+    for name in RUNTIME_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise RuntimeError(f"{name} is not installed (moto brings it into .venv)")
+        shutil.copytree(Path(spec.origin).parent, folder / name)
+    return folder
+
+
 def measure_cold(
-    order: Sequence[ColdSubject], events: Path, environment: Mapping[str, str], rounds: int
+    order: Sequence[ColdSubject],
+    events: Path,
+    environment: Mapping[str, str],
+    rounds: int,
+    runtime: Path,
 ) -> dict[str, ColdFigures]:
     """Figures by label. Each round starts the subjects in `order`, so that drift on a shared
-    machine touches them all alike; a subject listed twice is sampled twice a round."""
+    machine touches them all alike; a subject listed twice is sampled twice a round. The
+    baseline imports boto3 from `runtime` (`runtime_packages`)."""
     python = [sys.executable, "-S", "-c"]
     processes = {}
     for subject in order:
         if subject.function is None:
-            processes[subject.label] = [*python, _BASELINE, str(subject.bundle)]
+            processes[subject.label] = [*python, _BASELINE, str(subject.bundle), str(runtime)]
         else:
             function = subject.function
             event = str(events / f"{function.logical_id}.json")
