@@ -32,7 +32,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = PROJECT / "requirements.txt"
 SERVICE_PACKAGES = ("api", "handlers", "storage")
 LAMBDA_PYTHON = (3, 12)  # template.yaml's Runtime
-UV = os.environ.get("UV", "uv")  # the Makefile passes the uv it installed where none is on PATH
+# The Makefile passes the uv it uses; else the one on PATH, else the one it installs.
+UV = os.environ.get("UV") or shutil.which("uv") or str(PROJECT / ".tools" / "bin" / "uv")
 
 
 def _compile(folder: Path) -> None:

