@@ -30,7 +30,12 @@ AWS_LAMBDA_RIC = "awslambdaric==4.2.2"
 # What the extension modules in lib-dynload link to beyond minbase (ldd, then dpkg -S).
 PYTHON_LIBRARIES = ("libffi8", "libsqlite3-0", "libssl3", "libncursesw6", "libnsl2")
 LEFT_OUT_OF_PYTHON = ("test", "idlelib", "tkinter", "turtledemo", "ensurepip", "site-packages")
-LEFT_OUT_OF_DEBIAN = ("var/cache/apt/archives", "usr/share/doc", "usr/share/man", "usr/share/locale")
+LEFT_OUT_OF_DEBIAN = (
+    "var/cache/apt/archives",
+    "usr/share/doc",
+    "usr/share/man",
+    "usr/share/locale",
+)
 PYTHON = f"python{'.'.join(map(str, LAMBDA_PYTHON))}"
 BOOTSTRAP = f"""#!/bin/sh
 # Started by the Lambda runtime emulator: the runtime interface client on the function's handler.
@@ -51,8 +56,9 @@ ENVIRONMENT = {
 def offline_image_tag() -> str:
     recipe = hashlib.sha256(Path(__file__).read_bytes())
     recipe.update(f"{sys.version} {sys.base_prefix}".encode())
-    return f"{IMAGE_REPOSITORY}:{LAMBDA_PYTHON[0]}.{LAMBDA_PYTHON[1]}-{platform.machine()}-" + (
-        recipe.hexdigest()[:12]
+    return (
+        f"{IMAGE_REPOSITORY}:{LAMBDA_PYTHON[0]}.{LAMBDA_PYTHON[1]}-{platform.machine()}-"
+        + (recipe.hexdigest()[:12])
     )
 
 

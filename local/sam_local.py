@@ -27,12 +27,12 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import botocore.session
 
@@ -42,6 +42,9 @@ from local.lambda_image import offline_image
 from local.tables import create_tables
 from storage.dynamodb import CLIENT_CONFIG
 from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAM = os.environ.get("SAM") or str(PROJECT / ".tools" / "sam" / "bin" / "sam")
@@ -62,7 +65,13 @@ def host_architecture() -> str:
 def build(build_dir: Path, architecture: str, output: IO[bytes] | int | None = None) -> None:
     """`make build` (sam build) for `architecture` into `build_dir`; its output to `output`."""
     subprocess.run(
-        ["make", "--no-print-directory", "build", f"BUILD_DIR={build_dir}", f"ARCHITECTURE={architecture}"],
+        [
+            "make",
+            "--no-print-directory",
+            "build",
+            f"BUILD_DIR={build_dir}",
+            f"ARCHITECTURE={architecture}",
+        ],
         cwd=PROJECT,
         stdout=output,
         stderr=subprocess.STDOUT if output else None,
@@ -87,12 +96,25 @@ class ContainerImages:
 
 def container_images(architecture: str) -> ContainerImages:
     choice = os.environ.get(IMAGE_CHOICE_VARIABLE) or _available_choice(architecture)
-    dynamodb_options = ("-inMemory", "-sharedDb", "-port", str(DYNAMODB_PORT))
     if choice == ImageChoice.AWS:
-        dynamodb = (AWS_DYNAMODB_LOCAL_IMAGE, "-jar", "DynamoDBLocal.jar", *dynamodb_options)
-        return ContainerImages(ImageChoice.AWS, (), dynamodb)
-    if choice != ImageChoice.OFFLINE:
-        raise ValueError(f"{IMAGE_CHOICE_VARIABLE} is aws, offline or unset, not {choice!r}")
+        return _aws_images()
+    if choice == ImageChoice.OFFLINE:
+        return _offline_images()
+    raise ValueError(f"{IMAGE_CHOICE_VARIABLE} is aws, offline or unset, not {choice!r}")
+
+
+DYNAMODB_LOCAL_OPTIONS = ("-inMemory", "-sharedDb", "-port", str(DYNAMODB_PORT))
+
+
+def _aws_images() -> ContainerImages:
+    """SAM's default image, and AWS's DynamoDB Local image (its jar in its working folder)."""
+    dynamodb = (AWS_DYNAMODB_LOCAL_IMAGE, "-jar", "DynamoDBLocal.jar", *DYNAMODB_LOCAL_OPTIONS)
+    return ContainerImages(ImageChoice.AWS, (), dynamodb)
+
+
+def _offline_images() -> ContainerImages:
+    """The offline image for the functions, and for DynamoDB Local with this machine's Java and
+    npm's jar mounted read-only."""
     image = offline_image()
     java_home = Path(shutil.which("java") or "/usr/bin/java").resolve().parent.parent
     # Debian's JDK links parts of its configuration from /etc: those folders go along.
@@ -102,9 +124,10 @@ def container_images(architecture: str) -> ContainerImages:
         *("--volume", f"{DYNAMODB_LOCAL}:/opt/dynamodb-local:ro"),
         *("--entrypoint", str(java_home / "bin" / "java"), image),
         "-Djava.library.path=/opt/dynamodb-local/DynamoDBLocal_lib",
-        *("-jar", "/opt/dynamodb-local/DynamoDBLocal.jar", *dynamodb_options),
+        *("-jar", "/opt/dynamodb-local/DynamoDBLocal.jar", *DYNAMODB_LOCAL_OPTIONS),
     )
-    return ContainerImages(ImageChoice.OFFLINE, ("--invoke-image", image, "--skip-pull-image"), dynamodb)
+    sam_options = ("--invoke-image", image, "--skip-pull-image")
+    return ContainerImages(ImageChoice.OFFLINE, sam_options, dynamodb)
 
 
 def _available_choice(architecture: str) -> ImageChoice:
@@ -128,7 +151,13 @@ def docker_network() -> Iterator[str]:
     try:
         yield name
     finally:
-        attached = docker("network", "inspect", "--format", "{{range $id, $_ := .Containers}}{{$id}} {{end}}", name)
+        attached = docker(
+            "network",
+            "inspect",
+            "--format",
+            "{{range $id, $_ := .Containers}}{{$id}} {{end}}",
+            name,
+        )
         if attached.split():
             docker("rm", "--force", "--volumes", *attached.split())
         docker("network", "rm", name)
@@ -146,13 +175,17 @@ def dynamodb_local(network: str, images: ContainerImages) -> Iterator[str]:
     try:
         host_port = docker("port", container, str(DYNAMODB_PORT)).splitlines()[0]
         endpoint = f"http://{host_port}"
-        client = botocore.session.get_session().create_client(
-            "dynamodb",
-            endpoint_url=endpoint,
-            region_name=LOCAL_AWS_SETTINGS["AWS_DEFAULT_REGION"],
-            aws_access_key_id=LOCAL_AWS_SETTINGS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=LOCAL_AWS_SETTINGS["AWS_SECRET_ACCESS_KEY"],
-            config=CLIENT_CONFIG,
+        session = botocore.session.get_session()
+        client = cast(
+            "DynamoDBClient",
+            session.create_client(
+                "dynamodb",
+                endpoint_url=endpoint,
+                region_name=LOCAL_AWS_SETTINGS["AWS_DEFAULT_REGION"],
+                aws_access_key_id=LOCAL_AWS_SETTINGS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=LOCAL_AWS_SETTINGS["AWS_SECRET_ACCESS_KEY"],
+                config=CLIENT_CONFIG,
+            ),
         )
         _wait_until(lambda: _answers(client), f"DynamoDB Local ({container[:12]})")
         create_tables(client)
@@ -161,7 +194,7 @@ def dynamodb_local(network: str, images: ContainerImages) -> Iterator[str]:
         docker("rm", "--force", "--volumes", container)
 
 
-def _answers(client: Any) -> bool:
+def _answers(client: "DynamoDBClient") -> bool:
     try:
         client.list_tables()
         return True
@@ -169,7 +202,9 @@ def _answers(client: Any) -> bool:
         return False
 
 
-def _wait_until(ready: Any, what: str, process: "subprocess.Popen[bytes] | None" = None) -> None:
+def _wait_until(
+    ready: Callable[[], bool], what: str, process: "subprocess.Popen[bytes] | None" = None
+) -> None:
     deadline = time.monotonic() + START_SECONDS
     while not ready():
         if process is not None and process.poll() is not None:
@@ -288,7 +323,9 @@ def main() -> None:
     architecture = host_architecture()
     build(arguments.build_dir, architecture, sys.stderr.fileno())  # stdout: the response alone
     with sam_local(arguments.build_dir, architecture) as run:
-        print(f"Lambda image: {run.images.choice}; DynamoDB Local on {run.network}", file=sys.stderr)
+        print(
+            f"Lambda image: {run.images.choice}; DynamoDB Local on {run.network}", file=sys.stderr
+        )
         if arguments.command == "invoke":
             print(json.dumps(run.invoke(arguments.function, arguments.event)))
             return

@@ -98,11 +98,11 @@ def dynamodb(
         with mock_aws():
             client = dynamodb_client()
             create_tables(client)
-            _serve_from(client, monkeypatch)
+            serve_from(client, monkeypatch)
             yield client
     else:
         client = request.getfixturevalue("dynalite")
-        _serve_from(client, monkeypatch)
+        serve_from(client, monkeypatch)
         yield client
 
 
@@ -126,7 +126,7 @@ def calls(dynamodb: "DynamoDBClient") -> Iterator[Counter[str]]:
     dynamodb.meta.events.unregister("before-call.dynamodb", count)
 
 
-def _serve_from(client: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> None:
+def serve_from(client: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the service's repositories (`api.dependencies.dynamodb_repository`, behind
     every route) use `client` until the test ends."""
 

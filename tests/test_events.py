@@ -1,11 +1,13 @@
 """events/: one HTTP API (payload 2.0) event per function of template.yaml, each answered
-through the handler the template names as the contract says; and `make invoke` on them."""
+through the handler the template names as the contract says; and `make invoke` on them.
+tests/test_sam_local.py holds the same functions to the same answers through `sam local invoke`."""
 
 import json
 import os
 import re
 import subprocess
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -26,10 +28,23 @@ def event_of(logical_id: str) -> dict[str, Any]:
     return event
 
 
-def invoke(logical_id: str, event: dict[str, Any]) -> tuple[int, Any]:
-    """The function's status and JSON body (None when empty) for an event."""
-    response = function_handler(logical_id)(event, LocalContext(function_name=logical_id))
+# A way to run a function (its logical id) on an event: its Lambda response.
+LambdaInvoke = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+
+def in_process(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The handler the template names, called in this process."""
+    return function_handler(logical_id)(event, LocalContext(function_name=logical_id))
+
+
+def status_and_body(response: dict[str, Any]) -> tuple[int, Any]:
+    """A Lambda response's status and JSON body (None when empty)."""
     return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+
+
+def invoke(logical_id: str, event: dict[str, Any]) -> tuple[int, Any]:
+    """The function's status and JSON body for an event, in this process."""
+    return status_and_body(in_process(logical_id, event))
 
 
 def _route_pattern(route_key: str) -> re.Pattern[str]:
@@ -84,11 +99,16 @@ def _event_state_id(kind: RunKind) -> str:
     return str(uuid.uuid5(uuid.UUID(event["pathParameters"]["id"]), transition_id))
 
 
+def delete_event_states() -> None:
+    """Deletes the events' states from the database the service's repositories serve."""
+    for kind in (FLOW_RUN, TASK_RUN):
+        dependencies.dynamodb_repository(kind.table).delete(_event_state_id(kind))
+
+
 @pytest.fixture
 def without_event_states(dynamodb: Any) -> None:
     """Each test starts without the events' states: dynalite is one database per session."""
-    for kind in (FLOW_RUN, TASK_RUN):
-        dependencies.dynamodb_repository(kind.table).delete(_event_state_id(kind))
+    delete_event_states()
 
 
 def _stored_state(kind: RunKind) -> dict[str, Any]:
@@ -100,31 +120,31 @@ def _stored_state(kind: RunKind) -> dict[str, Any]:
     return state
 
 
-@pytest.mark.parametrize("logical_id", function_ids())
-def test_every_function_answers_its_event_as_the_contract_says(
-    without_event_states: None, logical_id: str
-) -> None:
+def assert_answers_its_event(run: LambdaInvoke, logical_id: str) -> None:
+    """The function, run by `run` on its event, answers as the contract says. The states it
+    reads, lists or deletes are written first in this process, to the database the service's
+    repositories serve, which must be the one `run`'s functions use."""
     event = event_of(logical_id)
     (route_key,) = route_keys(logical_id) & {event["routeKey"]}
     served = state_route(route_key)
     if route_key == DEFAULT_ROUTE:
-        response = function_handler(logical_id)(event, LocalContext(function_name=logical_id))
+        response = run(logical_id, event)
         assert response["statusCode"] == 405
         assert response["headers"]["allow"] == "GET, DELETE"
         assert json.loads(response["body"]) == {"detail": "Method Not Allowed"}
     elif served is None:
-        assert invoke(logical_id, event) == (200, True)  # /api/health
+        assert status_and_body(run(logical_id, event)) == (200, True)  # /api/health
     else:
         kind, operation = served
         if operation is Operation.SET_STATE:
-            status, body = invoke(logical_id, event)
+            status, body = status_and_body(run(logical_id, event))
             proposal = json.loads(event["body"])["state"]
             run_id = event["pathParameters"]["id"]
             assert (status, body["status"]) == (201, "ACCEPT")
             assert body["state"]["id"] == _event_state_id(kind)
             assert body["state"]["type"] == proposal["type"]
             assert body["state"]["state_details"][kind.run_id_field] == run_id
-            assert invoke(logical_id, event)[1]["status"] == "REJECT"  # a retry
+            assert status_and_body(run(logical_id, event))[1]["status"] == "REJECT"  # a retry
         else:
             state = _stored_state(kind)
             expected = {
@@ -132,7 +152,14 @@ def test_every_function_answers_its_event_as_the_contract_says(
                 Operation.LIST: (200, [state]),
                 Operation.DELETE: (204, None),
             }[operation]
-            assert invoke(logical_id, event) == expected
+            assert status_and_body(run(logical_id, event)) == expected
+
+
+@pytest.mark.parametrize("logical_id", function_ids())
+def test_every_function_answers_its_event_as_the_contract_says(
+    without_event_states: None, logical_id: str
+) -> None:
+    assert_answers_its_event(in_process, logical_id)
 
 
 def make_invoke(logical_id: str, **environment: str) -> subprocess.CompletedProcess[str]:
