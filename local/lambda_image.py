@@ -69,7 +69,20 @@ def offline_image() -> str:
         docker("image", "inspect", "--format", "{{.Id}}", tag)
     except DockerError:
         build_offline_image(tag)
+        _remove_older_images(tag)
     return tag
+
+
+def _remove_older_images(tag: str) -> None:
+    """Older recipes' images, each the size of a Python and a Debian."""
+    for image in docker(
+        "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", IMAGE_REPOSITORY
+    ).split():
+        if image != tag:
+            try:
+                docker("image", "rm", image)
+            except DockerError:  # still used by a container, or by an image SAM built on it
+                continue
 
 
 def build_offline_image(tag: str) -> None:

@@ -259,6 +259,9 @@ class SamLocal:
             stdout=output,
             stderr=subprocess.STDOUT if output else None,
             start_new_session=True,  # stopped by this process, after Ctrl-C reached it
+            # SAM removes its containers on Ctrl-C, unless SIGINT comes in ignored (as for
+            # anything started with `&` from a script): Python then never installs its handler.
+            preexec_fn=_hear_sigint,
         )
         api_url = f"http://127.0.0.1:{port}/api"
         try:
@@ -271,6 +274,10 @@ class SamLocal:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _hear_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _health_answers(api_url: str) -> bool:
@@ -319,7 +326,8 @@ def main() -> None:
     invoke.add_argument("function")
     invoke.add_argument("event", type=Path)
     arguments = parser.parse_args()
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # cleans up as Ctrl-C does
+    for stop in (signal.SIGINT, signal.SIGTERM):  # each cleans up as Ctrl-C does, even if
+        signal.signal(stop, signal.default_int_handler)  # it came in ignored
     architecture = host_architecture()
     build(arguments.build_dir, architecture, sys.stderr.fileno())  # stdout: the response alone
     with sam_local(arguments.build_dir, architecture) as run:
