@@ -20,7 +20,7 @@ BUILD_DIR ?= .aws-sam/build
 # `make invoke WITH=sam` build for this machine's, which SAM's emulator runs (local/sam_local.py).
 ARCHITECTURE ?=
 
-.PHONY: help serve test lint typecheck check pytest build build-layer invoke local-api requirements bench
+.PHONY: help serve test lint typecheck check pytest build build-layer build-importer invoke local-api requirements bench import
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,7 +50,7 @@ lint: .venv/.synced
 typecheck: .venv/.synced
 	$(VENV)/mypy
 
-pytest: .venv/.synced node_modules/.installed $(SAM)
+pytest: .venv/.synced node_modules/.installed $(SAM) $(PREFECT)
 	$(VENV)/pytest
 
 check: $(SAM)  ## Lint template.yaml (sam validate --lint)
@@ -74,6 +74,18 @@ local-api: .venv/.synced node_modules/.installed $(SAM)  ## The built bundle in 
 requirements: | $(UV)  ## Write requirements.txt (the layer's dependencies) from uv.lock
 	$(UV) export --frozen --no-dev --no-hashes --quiet --output-file requirements.txt
 
+# A Prefect 3.9.1 server for the import tests and the benchmark, in a venv of its own (it
+# runs on older fastapi than the service's lock).
+PREFECT_VERSION := 3.9.1
+PREFECT := .tools/prefect/bin/prefect
+
+$(PREFECT): | $(UV)
+	$(UV) venv --quiet --allow-existing .tools/prefect
+	$(UV) pip install --quiet --python .tools/prefect/bin/python prefect==$(PREFECT_VERSION)
+
+import: .venv/.synced  ## Copy a Prefect server's states: SOURCE=<its API URL> [FOLLOW=1]
+	$(VENV)/python -m importer "$(SOURCE)" $(if $(FOLLOW),--follow)
+
 $(SAM): | $(UV)
 	$(UV) venv --quiet .tools/sam
 	$(UV) pip install --quiet --python .tools/sam/bin/python aws-sam-cli==$(SAM_CLI_VERSION)
@@ -84,13 +96,19 @@ $(SAM): | $(UV)
 build-%Function: .venv/.synced
 	$(VENV)/python -m bundle.build function "$(ARTIFACTS_DIR)"
 
-# The layer, for LAYER_ARCHITECTURE (bundle/architectures/layer.mk, which `sam build` runs, says
-# which): wheels for its machine, and Lambda's Python 3.12 runs on glibc 2.34.
-LAYER_PLATFORM.arm64 := aarch64-manylinux_2_34
-LAYER_PLATFORM.x86_64 := x86_64-manylinux_2_34
-build-layer: .venv/.synced | $(UV)
-	UV=$(UV) $(VENV)/python -m bundle.build layer "$(ARTIFACTS_DIR)" --platform \
-	  $(or $(LAYER_PLATFORM.$(LAYER_ARCHITECTURE)),$(error no wheels for architecture "$(LAYER_ARCHITECTURE)"))
+# The parts built for the template's Architecture: `sam build` runs bundle/architectures/
+# architecture.mk for them, which names it (ARCHITECTURE_BUILT). Wheels for its machine, and
+# Lambda's Python 3.12 runs on glibc 2.34.
+PLATFORM.arm64 := aarch64-manylinux_2_34
+PLATFORM.x86_64 := x86_64-manylinux_2_34
+WHEEL_PLATFORM = $(or $(PLATFORM.$(ARCHITECTURE_BUILT)),$(error no wheels for architecture "$(ARCHITECTURE_BUILT)"))
 
-bench: .venv/.synced node_modules/.installed  ## Print cold, warm and DynamoDB figures (about 4 min)
+# The scheduled import: the importer and its own dependencies (httpx), beside the shared layer.
+build-importer: .venv/.synced | $(UV)
+	UV=$(UV) $(VENV)/python -m bundle.build importer "$(ARTIFACTS_DIR)" --platform $(WHEEL_PLATFORM)
+
+build-layer: .venv/.synced | $(UV)
+	UV=$(UV) $(VENV)/python -m bundle.build layer "$(ARTIFACTS_DIR)" --platform $(WHEEL_PLATFORM)
+
+bench: .venv/.synced node_modules/.installed $(PREFECT)  ## Print cold, warm, DynamoDB and import figures (about 5 min)
 	UV=$(UV) $(VENV)/python -m benchmarks

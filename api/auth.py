@@ -1,10 +1,9 @@
 """HTTP Basic auth with the Prefect server's convention: one `user:password` auth string.
 
-Locally the string comes from `PREFECT_SERVER_API_AUTH_STRING`, as on a Prefect server.
-Deployed, `PREFECT_SERVER_API_AUTH_STRING_ARN` says where it is kept instead (a Secrets
-Manager secret or an SSM SecureString parameter), so the value itself is never in the
-template or the function's environment. It is read on the first request that needs it,
-once per process: an import reads nothing, and a process without auth makes no client.
+Locally the string is a setting, as on a Prefect server. Deployed, a setting says where it
+is kept instead (a Secrets Manager secret or an SSM SecureString parameter; see
+`api.settings`). It is read on the first request that needs it, once per process: an import
+reads nothing, and a process without auth makes no client.
 """
 
 import base64
@@ -12,19 +11,16 @@ import binascii
 import functools
 import hmac
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, cast
 
 from api.request_log import SERVICE_LOGGER
+from api.settings import AUTH_STRING_ARN_VARIABLE, Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_ssm import SSMClient
-
-AUTH_STRING_VARIABLE = "PREFECT_SERVER_API_AUTH_STRING"
-AUTH_STRING_ARN_VARIABLE = "PREFECT_SERVER_API_AUTH_STRING_ARN"
 
 logger = logging.getLogger(f"{SERVICE_LOGGER}.auth")
 
@@ -124,12 +120,9 @@ def read_auth_string(arn: str) -> str:
     return auth_string
 
 
-def authenticator_from_environment() -> Authenticator | None:
-    """The authenticator the environment configures, or None when auth is off."""
-    auth_string = os.environ.get(AUTH_STRING_VARIABLE)
-    arn = os.environ.get(AUTH_STRING_ARN_VARIABLE)
-    if auth_string and arn:
-        raise ValueError(f"Set {AUTH_STRING_VARIABLE} or {AUTH_STRING_ARN_VARIABLE}, not both")
+def authenticator_for(settings: Settings) -> Authenticator | None:
+    """The authenticator the settings configure, or None when auth is off."""
+    auth_string, arn = settings.auth_string, settings.auth_string_arn
     if auth_string:
         return Authenticator(lambda: auth_string)
     if arn:

@@ -8,7 +8,7 @@ from fastapi import Response
 
 from api.runs import RunKind
 from api.schemas import AcceptDetails, RejectDetails, State, StateCreate, StateType
-from storage.repository import StoredState, fixed_width_utc
+from storage.repository import StoredState, state_to_store
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ACCEPTED = ',"status":"ACCEPT","details":' + AcceptDetails().model_dump_json() + "}"
@@ -56,13 +56,7 @@ def new_state(
         data=proposal.data,
         state_details=details,
     )
-    return StoredState(
-        id=str(identifier),
-        run_id=str(run_id),
-        list_order=f"{fixed_width_utc(now)}#{identifier}",
-        document=state.model_dump_json(),
-        expires_at=None if retention is None else fixed_width_utc(now + retention),
-    )
+    return state_to_store(str(identifier), str(run_id), now, state.model_dump_json(), retention)
 
 
 def json_response(body: str, status_code: int = 200) -> Response:

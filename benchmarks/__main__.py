@@ -1,4 +1,4 @@
-"""`make bench`: one run, one table. See the README's "Performance" section.
+"""`make bench`: one run, one table. See docs/performance.md.
 
 Cold starts run on a bundle built the way a deployment builds it (`bundle.build`), against a
 moto server; warm figures, call counts and listings run in processes of their own.
@@ -75,6 +75,7 @@ def _moto_with_tables(functions: list[LambdaFunction], events: Path) -> Iterator
     """A moto server holding the template's tables and what each event asks for."""
     import botocore.session
 
+    from api.settings import Settings
     from local.tables import create_tables
     from storage.dynamodb import DynamoDBStateRepository
     from tests.servers import moto_server
@@ -83,11 +84,13 @@ def _moto_with_tables(functions: list[LambdaFunction], events: Path) -> Iterator
     with moto_server() as endpoint:
         session = botocore.session.get_session()
         client = cast("DynamoDBClient", session.create_client("dynamodb", endpoint_url=endpoint))
-        create_tables(client)
+        settings = Settings()
+        create_tables(client, settings)
         for function in functions:
             request = storage_request(load_event(events, function))
             if request is not None:
-                seed(DynamoDBStateRepository(request.kind.table, client), request)
+                table = request.kind.table
+                seed(DynamoDBStateRepository(table, settings.table(table).name, client), request)
         yield endpoint
 
 
@@ -232,6 +235,19 @@ def main() -> None:
             f" | {row['median_ms']:.1f} | {row['us_per_state']:.0f} | {row['body_bytes']:,} |"
             for row in listing
         ),
+        "",
+    ]
+    imported = _run_json("benchmarks.importing", environment=_AWS_SETTINGS)
+    out += [
+        f"Importing from a live Prefect 3.9.1 server (SQLite) into dynalite: {imported['runs']}"
+        " flow runs and their task runs, median of rounds; the floor only reads the same "
+        "states from the server, with the importer's concurrency:",
+        "",
+        "| states | read floor, states/s | import, states/s | import ÷ floor (time) |",
+        "|--:|--:|--:|--:|",
+        f"| {imported['states']:,} | {imported['floor_states_per_s']:.0f}"
+        f" | {imported['import_states_per_s']:.0f}"
+        f" | {imported['import_s'] / imported['floor_s']:.2f} |",
         "",
         f"make bench took {time.monotonic() - began:.0f} s; "
         f"load average {os.getloadavg()[0]:.1f} at the end.",

@@ -13,8 +13,9 @@ from typing import Any
 
 from moto import mock_aws
 
-from api.dependencies import dynamodb_repository
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
+from api.services import dynamodb_repository
+from api.settings import Settings
 from benchmarks.functions import invoke
 from benchmarks.states import LISTED_STATES, sample_state
 from local.tables import create_tables
@@ -35,8 +36,9 @@ def _requests(kind: RunKind) -> list[tuple[str, str, dict[str, Any]]]:
     noun = kind.noun.replace(" ", "_")
     run_id = str(uuid.uuid4())
     stored = [sample_state(kind, run_id, index) for index in range(LISTED_STATES)]
+    repository = dynamodb_repository(kind.table, Settings().table(kind.table).name)
     for state in stored:
-        dynamodb_repository(kind.table).insert(state)
+        repository.insert(state)
     proposal = {"state": {"type": "RUNNING", "state_details": {"transition_id": str(uuid.uuid4())}}}
     set_state = http_api_event(
         "POST", f"{kind.runs_path}/{run_id}/set_state", body=json.dumps(proposal).encode()
@@ -56,7 +58,7 @@ def count_calls() -> list[CallCount]:
     counts = []
     with mock_aws():
         client = dynamodb_client()
-        create_tables(client)
+        create_tables(client, Settings())
         made: list[str] = []
 
         def record(model: Any, **_: Any) -> None:

@@ -36,11 +36,15 @@ class StorageRequest:
 
 
 def template_functions() -> list[LambdaFunction]:
+    """The functions behind the HTTP API (the scheduled import answers no request)."""
     template = load_template()
     default = template.get("Globals", {}).get("Function", {}).get("Handler")
     functions = []
     for logical_id, resource in template["Resources"].items():
-        if resource["Type"] == "AWS::Serverless::Function":
+        events = resource.get("Properties", {}).get("Events", {}).values()
+        if resource["Type"] == "AWS::Serverless::Function" and all(
+            event["Type"] == "HttpApi" for event in events
+        ):
             handler = resource["Properties"].get("Handler") or default
             module, _, attribute = handler.rpartition(".")
             functions.append(LambdaFunction(logical_id, module, attribute))

@@ -71,15 +71,16 @@ def measure_listing(run_lengths: tuple[int, ...]) -> list[ListingFigures]:
     with dynalite() as endpoint:
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
         # Imported once the endpoint is set: the function's client is made from it.
-        from api.dependencies import dynamodb_repository
+        from api.services import dynamodb_repository
+        from api.settings import Settings
         from handlers.list_flow_run_states import handler
         from local.tables import create_tables
         from storage.dynamodb import dynamodb_client
 
         client = dynamodb_client()
         _wait_until_answering(client)
-        create_tables(client)
-        repository = dynamodb_repository(FLOW_RUN.table)
+        create_tables(client, Settings())
+        repository = dynamodb_repository(FLOW_RUN.table, Settings().flow_run_states.name)
         runs = {length: str(uuid.uuid4()) for length in run_lengths}
         states = [
             sample_state(FLOW_RUN, run_id, index)

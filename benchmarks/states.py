@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -55,29 +54,3 @@ def after_each(
     if request is not None and request.operation == "set_state":
         # Forget the state just written, so that the next call is a first write too.
         repository.delete(json.loads(response["body"])["state"]["id"])
-
-
-class MemoryRepository:
-    """A `StateRepository` in a dict: everything but the database."""
-
-    def __init__(self) -> None:
-        self._states: dict[str, StoredState] = {}
-
-    def read(self, state_id: str) -> StoredState | None:
-        return self._states.get(state_id)
-
-    def delete(self, state_id: str) -> bool:
-        return self._states.pop(state_id, None) is not None
-
-    def insert(self, state: StoredState) -> StoredState | None:
-        existing = self._states.setdefault(state.id, state)
-        return None if existing is state else existing
-
-    def list_run(
-        self, run_id: str, after: str | None = None, batch_size: int | None = None
-    ) -> Iterator[StoredState]:
-        states = sorted(
-            (state for state in self._states.values() if state.run_id == run_id),
-            key=lambda state: state.list_order,
-        )
-        return iter([state for state in states if after is None or state.list_order > after])

@@ -1,17 +1,16 @@
 """Warm overhead: many invocations of each function's Mangum handler in one process.
 
-With `--storage memory`, each table is a `MemoryRepository`, put where the functions find
-their DynamoDB repository (`api.dependencies.dynamodb_repository`, as the tests do): the
-request takes the deployed path, and what is left is everything but the database. (Not
-`app.dependency_overrides`: FastAPI re-reads an override's signature on every request, about
-15 µs that no deployed function pays.) With `--storage moto`, the functions' own DynamoDB
-repositories talk to moto in the same process. Run as `python -m benchmarks.warm`, in a
-process of its own, so that nothing the benchmark itself loads weighs on the collector; it
-prints its figures as JSON.
+Each function is built from its handler module's routes by the same factory, and so takes
+the deployed path. With `--storage memory`, its table is an `InMemoryStateRepository`, given
+to the factory as tests give theirs: what is left is everything but the database. With
+`--storage moto`, the functions' DynamoDB repositories talk to moto in the same process.
+Run as `python -m benchmarks.warm`, in a process of its own, so that nothing the benchmark
+itself loads weighs on the collector; it prints its figures as JSON.
 """
 
 import argparse
 import dataclasses
+import gc
 import importlib
 import json
 import statistics
@@ -21,11 +20,12 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from unittest import mock
 
 from mangum import Mangum
 
-from api import dependencies
+from api.app import function_handler
+from api.services import RepositoryProvider, dynamodb_repository
+from api.settings import Settings
 from benchmarks.functions import (
     LambdaFunction,
     invoke,
@@ -33,7 +33,8 @@ from benchmarks.functions import (
     storage_request,
     template_functions,
 )
-from benchmarks.states import MemoryRepository, after_each, before_each, seed
+from benchmarks.states import after_each, before_each, seed
+from storage.memory import InMemoryStateRepository
 from storage.repository import StateRepository
 from storage.tables import StateTable
 
@@ -60,29 +61,41 @@ class _Subject:
     def __init__(self, function: LambdaFunction, event: dict[str, Any], storage: Storage) -> None:
         self.function = function
         self.storage = storage
-        self.handler: Mangum = getattr(importlib.import_module(function.module), function.attribute)
         self.event = event
         self.request = storage_request(event)
         self.repository: StateRepository | None = None
+        repositories: RepositoryProvider = dynamodb_repository
         if self.request is not None:
             table = self.request.kind.table
             self.repository = (
-                MemoryRepository()
+                InMemoryStateRepository()
                 if storage == "memory"
-                else dependencies.dynamodb_repository(table)
+                else dynamodb_repository(table, Settings().table(table).name)
             )
             seed(self.repository, self.request)
+            if storage == "memory":
+                repositories = self._memory
+        routes = importlib.import_module(function.module).routes
+        self.handler: Mangum = function_handler(
+            *routes, settings=Settings(), repositories=repositories
+        )
         self.durations: list[float] = []
         self.status = 0
 
-    def run(self, invocations: int, memory: dict[StateTable, StateRepository]) -> list[float]:
+    def _memory(self, table: StateTable, name: str) -> StateRepository:
+        assert self.repository is not None
+        return self.repository
+
+    def run(self, invocations: int) -> list[float]:
         """Invoke the handler `invocations` times; the duration of each, in µs."""
         request, repository = self.request, self.repository
-        if request is not None and repository is not None:
-            if self.storage == "memory":
-                memory[request.kind.table] = repository
-            elif request.operation == "read":  # another function's delete may have removed it
-                seed(repository, request)
+        if (
+            request is not None
+            and repository is not None
+            and self.storage == "moto"
+            and request.operation == "read"
+        ):
+            seed(repository, request)  # another function's delete may have removed it
         durations = []
         for _ in range(invocations):
             if repository is not None:
@@ -112,19 +125,14 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 def _measure(subjects: Sequence[_Subject], invocations: int, rounds: int) -> list[WarmFigures]:
-    memory: dict[StateTable, StateRepository] = {}  # each table, for the function running
-    with ExitStack() as stack:
-        if any(subject.storage == "memory" for subject in subjects):
-            stack.enter_context(
-                mock.patch.object(dependencies, "dynamodb_repository", memory.__getitem__)
-            )
+    gc.freeze()  # as each function does at the end of its init (`api.app.lambda_handler`)
+    for subject in subjects:
+        subject.run(WARM_UP)
+    per_round = -(-invocations // rounds)
+    for _ in range(rounds):
         for subject in subjects:
-            subject.run(WARM_UP, memory)
-        per_round = -(-invocations // rounds)
-        for _ in range(rounds):
-            for subject in subjects:
-                remaining = invocations - len(subject.durations)
-                subject.durations += subject.run(min(per_round, remaining), memory)
+            remaining = invocations - len(subject.durations)
+            subject.durations += subject.run(min(per_round, remaining))
     return [subject.figures() for subject in subjects]
 
 
@@ -156,7 +164,7 @@ def _moto() -> Iterator[None]:
     from storage.dynamodb import dynamodb_client
 
     with mock_aws():
-        create_tables(dynamodb_client())
+        create_tables(dynamodb_client(), Settings())
         yield
 
 

@@ -5,12 +5,15 @@ and the benchmarks build the same to measure it:
 
     python -m bundle.build layer TARGET --platform aarch64-manylinux_2_34   # -> TARGET/python
     python -m bundle.build function TARGET
+    python -m bundle.build importer TARGET --platform aarch64-manylinux_2_34
     python -m bundle.build bundle TARGET          # both in one folder, for this machine
 
 - The layer holds the runtime dependencies of `requirements.txt` (exported from `uv.lock`)
   for the functions' platform, with botocore's data trimmed to the services the code calls
   (`bundle.trim_botocore`).
 - A function holds only the packages the handlers import: `api`, `handlers`, `storage`.
+- The scheduled import (ImportFunction) holds `api`, `storage` and `importer`, and the
+  importer's own dependency group (httpx), which the layer never holds.
 - Everything is compiled to bytecode for the runtime's Python, with unchecked hashes: a zip
   does not keep a source's modification time exactly, and a timestamp-checked `.pyc` that
   looks stale is recompiled on every cold start (its rewrite fails on Lambda's read-only
@@ -24,6 +27,7 @@ import py_compile
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from bundle.trim_botocore import trim_botocore_data
@@ -31,6 +35,7 @@ from bundle.trim_botocore import trim_botocore_data
 PROJECT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = PROJECT / "requirements.txt"
 SERVICE_PACKAGES = ("api", "handlers", "storage")
+IMPORTER_PACKAGES = ("api", "storage", "importer")
 LAMBDA_PYTHON = (3, 12)  # template.yaml's Runtime
 # The Makefile passes the uv it uses; else the one on PATH, else the one it installs.
 UV = os.environ.get("UV") or shutil.which("uv") or str(PROJECT / ".tools" / "bin" / "uv")
@@ -50,9 +55,14 @@ def _compile(folder: Path) -> None:
 
 
 def build_dependencies(
-    target: Path, *, uv: str = UV, platform: str | None = None, trim_botocore: bool = True
+    target: Path,
+    *,
+    uv: str = UV,
+    platform: str | None = None,
+    trim_botocore: bool = True,
+    requirements: Path = REQUIREMENTS,
 ) -> None:
-    """Install the runtime dependencies into `target`, for `platform` (uv's
+    """Install `requirements` (the runtime dependencies) into `target`, for `platform` (uv's
     --python-platform) or else for this interpreter."""
     version = ".".join(map(str, LAMBDA_PYTHON))
     platform_options = (
@@ -62,7 +72,7 @@ def build_dependencies(
     )
     subprocess.run(
         [
-            *(uv, "pip", "install", "--quiet", "--requirement", str(REQUIREMENTS)),
+            *(uv, "pip", "install", "--quiet", "--requirement", str(requirements)),
             *("--target", str(target), *platform_options),
             # Copies, not hard links into uv's cache: the trimming below edits files.
             *("--link-mode", "copy"),
@@ -75,9 +85,9 @@ def build_dependencies(
     _compile(target)
 
 
-def build_function(target: Path) -> None:
+def build_function(target: Path, packages: tuple[str, ...] = SERVICE_PACKAGES) -> None:
     """Copy the service's code into `target`."""
-    for package in SERVICE_PACKAGES:
+    for package in packages:
         shutil.copytree(
             PROJECT / package,
             target / package,
@@ -85,6 +95,24 @@ def build_function(target: Path) -> None:
             dirs_exist_ok=True,
         )
     _compile(target)
+
+
+def build_importer(target: Path, *, uv: str = UV, platform: str | None = None) -> None:
+    """The scheduled import's code and its own dependency group (exported from uv.lock)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        requirements = Path(scratch) / "requirements.txt"
+        subprocess.run(
+            [
+                *(uv, "export", "--frozen", "--only-group", "importer", "--no-hashes"),
+                *("--quiet", "--output-file", str(requirements)),
+            ],
+            cwd=PROJECT,
+            check=True,
+        )
+        build_dependencies(
+            target, uv=uv, platform=platform, trim_botocore=False, requirements=requirements
+        )
+    build_function(target, IMPORTER_PACKAGES)
 
 
 def build_bundle(target: Path, *, trim_botocore: bool = True) -> None:
@@ -95,7 +123,7 @@ def build_bundle(target: Path, *, trim_botocore: bool = True) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=("layer", "function", "bundle"))
+    parser.add_argument("part", choices=("layer", "function", "importer", "bundle"))
     parser.add_argument("target", type=Path, help="the folder to fill, e.g. $(ARTIFACTS_DIR)")
     parser.add_argument("--platform", help="uv's --python-platform, e.g. aarch64-manylinux_2_34")
     parser.add_argument(
@@ -109,6 +137,8 @@ def main() -> None:
         )
     elif arguments.part == "function":
         build_function(arguments.target)
+    elif arguments.part == "importer":
+        build_importer(arguments.target, platform=arguments.platform)
     else:
         build_bundle(arguments.target, trim_botocore=trim)
 

@@ -1,8 +1,10 @@
-"""The Lambda functions, one module each: `handler` is the entry point `template.yaml` names.
+"""The Lambda functions, one module each: `handler` is the entry point `template.yaml` names,
+and `routes` what it serves (so a test can build the same function on storage of its own).
 
 Importing this package is where a function's init starts. The garbage collector is paused
-for it: loading FastAPI, pydantic and botocore would otherwise trigger about 140 collections
-(about 55 ms) that free nothing, since what init builds lives as long as the process.
+for it: loading FastAPI, pydantic and botocore would otherwise trigger many collections
+(docs/performance.md counts them) that free nothing, since what init builds lives as long
+as the process.
 `api.app.lambda_handler` freezes what init built and turns the collector back on.
 """
 

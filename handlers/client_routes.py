@@ -3,4 +3,5 @@
 from api.app import lambda_handler
 from api.routes.client import router
 
-handler = lambda_handler(router)
+routes = (router,)
+handler = lambda_handler(*routes)

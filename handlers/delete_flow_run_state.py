@@ -1,7 +1,10 @@
 """DELETE /api/flow_run_states/{id}"""
 
+from functools import partial
+
 from api.app import lambda_handler
 from api.routes.delete_state import delete_state_router
 from api.runs import FLOW_RUN
 
-handler = lambda_handler(delete_state_router(FLOW_RUN))
+routes = (partial(delete_state_router, FLOW_RUN),)
+handler = lambda_handler(*routes)

@@ -6,4 +6,5 @@ route table, so API Gateway's own `{"message":"Not Found"}` never reaches a call
 
 from api.app import lambda_handler
 
-handler = lambda_handler()
+routes = ()
+handler = lambda_handler(*routes)

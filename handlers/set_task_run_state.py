@@ -1,7 +1,10 @@
 """POST /api/task_runs/{id}/set_state"""
 
+from functools import partial
+
 from api.app import lambda_handler
 from api.routes.set_state import set_state_router
 from api.runs import TASK_RUN
 
-handler = lambda_handler(set_state_router(TASK_RUN))
+routes = (partial(set_state_router, TASK_RUN),)
+handler = lambda_handler(*routes)

@@ -25,8 +25,9 @@ def local_dynamodb() -> Iterator[str | None]:
             from moto import mock_aws
 
             stack.enter_context(mock_aws())
+        from api.settings import Settings
         from local.tables import create_tables
         from storage.dynamodb import dynamodb_client
 
-        create_tables(dynamodb_client())
+        create_tables(dynamodb_client(), Settings.from_environment())
         yield endpoint

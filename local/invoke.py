@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import api.app
+from api.services import RepositoryProvider, dynamodb_repository
+from api.settings import TABLE_VARIABLES, Settings
 from local.database import local_dynamodb
 from local.tables import load_template, table_logical_id
 from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES
@@ -51,11 +54,23 @@ def function_properties(logical_id: str) -> dict[str, Any]:
     return properties
 
 
-def function_handler(logical_id: str) -> LambdaHandler:
-    """The callable the function's `Handler` (`module.attribute`) names, imported."""
-    module, _, attribute = function_properties(logical_id)["Handler"].rpartition(".")
-    handler: LambdaHandler = getattr(importlib.import_module(module), attribute)
-    return handler
+def function_handler(
+    logical_id: str,
+    settings: Settings | None = None,
+    repositories: RepositoryProvider | None = None,
+) -> LambdaHandler:
+    """The callable the function's `Handler` (`module.attribute`) names, imported; or, given
+    `settings` or `repositories`, the same function's routes built anew on them."""
+    module_name, _, attribute = function_properties(logical_id)["Handler"].rpartition(".")
+    module = importlib.import_module(module_name)
+    if settings is None and repositories is None:
+        handler: LambdaHandler = getattr(module, attribute)
+        return handler
+    return api.app.function_handler(
+        *module.routes,
+        settings=settings,
+        repositories=repositories or dynamodb_repository,
+    )
 
 
 def _local_value(value: Any) -> str:
@@ -65,7 +80,8 @@ def _local_value(value: Any) -> str:
     template = load_template()
     name = value.get("Ref") if isinstance(value, dict) else None
     local_tables = {
-        table_logical_id(table): table.default_name for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
+        table_logical_id(table): TABLE_VARIABLES[table].default_name
+        for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
     }
     if name in local_tables:
         return local_tables[name]

@@ -36,6 +36,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 import botocore.session
 
+from api.settings import DYNAMODB_ENDPOINT_VARIABLE, TABLE_VARIABLES, Settings
 from local.database import LOCAL_AWS_SETTINGS
 from local.docker_engine import DockerError, docker, docker_engine
 from local.lambda_image import offline_image
@@ -188,7 +189,7 @@ def dynamodb_local(network: str, images: ContainerImages) -> Iterator[str]:
             ),
         )
         _wait_until(lambda: _answers(client), f"DynamoDB Local ({container[:12]})")
-        create_tables(client)
+        create_tables(client, Settings())
         yield endpoint
     finally:
         docker("rm", "--force", "--volumes", container)
@@ -309,9 +310,13 @@ def sam_local(build_dir: Path, architecture: str) -> Iterator[SamLocal]:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sam-local-")))
         environment_file = scratch / "environment.json"
         # Variables the template declares, as every function sees them here.
+        settings = Settings()
         variables = {
-            "AWS_ENDPOINT_URL_DYNAMODB": f"http://{DYNAMODB_HOST}:{DYNAMODB_PORT}",
-            **{table.env_var: table.name for table in (FLOW_RUN_STATES, TASK_RUN_STATES)},
+            DYNAMODB_ENDPOINT_VARIABLE: f"http://{DYNAMODB_HOST}:{DYNAMODB_PORT}",
+            **{
+                TABLE_VARIABLES[table].name: settings.table(table).name
+                for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
+            },
         }
         environment_file.write_text(json.dumps({"Parameters": variables}))
         yield SamLocal(build_dir, architecture, images, network, environment_file, endpoint)

@@ -14,7 +14,9 @@ from local.database import local_dynamodb
 def main() -> None:
     port = int(os.environ.get("PORT") or 4200)
     with local_dynamodb() as endpoint:
-        from local.app import app
+        from local.app import local_app
+
+        app = local_app()
 
         database = endpoint or "an in-memory DynamoDB (moto); states last until it stops"
         print(f"DynamoDB: {database}")

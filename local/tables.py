@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from botocore.exceptions import ClientError
 
+from api.settings import Settings
 from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
 
 if TYPE_CHECKING:
@@ -67,22 +68,20 @@ def table_definition(table: StateTable) -> dict[str, Any]:
     return dict(load_template()["Resources"][table_logical_id(table)]["Properties"])
 
 
-def create_tables(
-    client: "DynamoDBClient", tables: tuple[StateTable, ...] = (FLOW_RUN_STATES, TASK_RUN_STATES)
-) -> None:
-    """Create whichever of the tables does not exist yet, and wait until each is active."""
+def create_tables(client: "DynamoDBClient", settings: Settings) -> None:
+    """Create whichever of the tables (named as `settings` name them) does not exist yet,
+    and wait until each is active."""
     existing = set(client.list_tables()["TableNames"])
-    for table in tables:
-        if table.name in existing:
+    for table in (FLOW_RUN_STATES, TASK_RUN_STATES):
+        name = settings.table(table).name
+        if name in existing:
             continue
         definition = table_definition(table)
-        client.create_table(
-            TableName=table.name, **{key: definition[key] for key in _CREATE_TABLE_KEYS}
-        )
+        client.create_table(TableName=name, **{key: definition[key] for key in _CREATE_TABLE_KEYS})
         client.get_waiter("table_exists").wait(
-            TableName=table.name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
         )
-        _enable_time_to_live(client, table.name, definition["TimeToLiveSpecification"])
+        _enable_time_to_live(client, name, definition["TimeToLiveSpecification"])
 
 
 def _enable_time_to_live(

@@ -1,7 +1,6 @@
 """The state repository on DynamoDB: one call per read, delete and write; one per list page."""
 
 import functools
-import logging
 import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -27,9 +26,6 @@ if TYPE_CHECKING:
 
     Item = dict[str, AttributeValueTypeDef]
 
-# Under the service's logger (api.request_log.SERVICE_LOGGER), which writes JSON lines.
-logger = logging.getLogger("prefect_run_states.storage")
-
 # DynamoDB's item limit: 400 KB, counted as 409,600 bytes of attribute names and values.
 ITEM_SIZE_LIMIT = 409_600
 
@@ -46,10 +42,10 @@ _MISCONFIGURED = frozenset(
     {"ResourceNotFoundException", "AccessDeniedException", "UnrecognizedClientException"}
 )
 
-# Bounded so that a call gives up well before the Lambda timeout (15 s): at most 3
-# attempts, each of at most 1 s to connect and 2 s of silence while reading, with
-# standard-mode backoff between them (under 1 s, then under 2 s, after throttling; 25 and
-# 50 ms otherwise): under 12 s in all. A read timeout of 3 s would allow 15 s.
+# Bounded so that a call gives up, and the function answers 503, well inside the Lambda
+# timeout rather than being cut off by it: a few attempts, each with short connect and read
+# timeouts, and standard-mode backoff between them. tests/test_faults.py holds the worst
+# case these settings allow against the template's Timeout.
 CLIENT_CONFIG = Config(
     connect_timeout=1,
     read_timeout=2,
@@ -80,15 +76,31 @@ def item_size(item: "Item") -> int:
     return size
 
 
+def state_item(table: StateTable, state: StoredState) -> "Item":
+    """The DynamoDB item that keeps `state` in `table`."""
+    item: Item = {
+        ID: {"S": state.id},
+        table.run_id_attribute: {"S": state.run_id},
+        LIST_ORDER: {"S": state.list_order},
+        DOCUMENT: {"S": state.document},
+    }
+    if state.expires_at is not None:
+        item[EXPIRES_AT] = {"S": state.expires_at}
+        expiry = datetime.strptime(state.expires_at, "%Y-%m-%dT%H:%M:%S.%fZ")
+        item[TTL] = {"N": str(math.ceil(expiry.replace(tzinfo=UTC).timestamp()))}
+    return item
+
+
 class DynamoDBStateRepository:
     def __init__(
         self,
         table: StateTable,
+        name: str,
         client: "DynamoDBClient",
         now: Callable[[], datetime] = lambda: clock.utc_now(),
     ) -> None:
         self._table = table
-        self._name = table.name
+        self._name = name
         self._client = client
         self._now = now
 
@@ -111,7 +123,7 @@ class DynamoDBStateRepository:
         return self._live(response.get("Attributes")) is not None
 
     def insert(self, state: StoredState) -> StoredState | None:
-        item = self._to_item(state)
+        item = state_item(self._table, state)
         size = item_size(item)
         if size > ITEM_SIZE_LIMIT:
             raise StateTooLarge(size, ITEM_SIZE_LIMIT)
@@ -180,19 +192,6 @@ class DynamoDBStateRepository:
         state = self._from_item(item)
         return state if state.is_live(fixed_width_utc(self._now())) else None
 
-    def _to_item(self, state: StoredState) -> "Item":
-        item: Item = {
-            ID: {"S": state.id},
-            self._table.run_id_attribute: {"S": state.run_id},
-            LIST_ORDER: {"S": state.list_order},
-            DOCUMENT: {"S": state.document},
-        }
-        if state.expires_at is not None:
-            item[EXPIRES_AT] = {"S": state.expires_at}
-            expiry = datetime.strptime(state.expires_at, "%Y-%m-%dT%H:%M:%S.%fZ")
-            item[TTL] = {"N": str(math.ceil(expiry.replace(tzinfo=UTC).timestamp()))}
-        return item
-
     def _from_item(self, item: "Item") -> StoredState:
         expires = item.get(EXPIRES_AT)
         return StoredState(
@@ -212,14 +211,7 @@ class DynamoDBStateRepository:
             if code in _THROTTLED:
                 raise StorageUnavailable(code) from error
             if code in _MISCONFIGURED:
-                logger.error(
-                    "DynamoDB table %r (set by %s) answered %s: check that it exists and "
-                    "that this function may use it",
-                    self._name,
-                    self._table.env_var,
-                    code,
-                )
-                raise StorageMisconfigured(code) from error
+                raise StorageMisconfigured(self._table, self._name, code) from error
             if code == "ValidationException" and "item size" in str(error).lower():
                 raise StateTooLarge(None, ITEM_SIZE_LIMIT) from error
             raise

@@ -2,8 +2,10 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+from storage.tables import StateTable
 
 
 def fixed_width_utc(moment: datetime) -> str:
@@ -22,6 +24,20 @@ class StoredState:
     def is_live(self, now: str) -> bool:
         """Served while now (fixed-width UTC) is before the expiry."""
         return self.expires_at is None or now < self.expires_at
+
+
+def state_to_store(
+    state_id: str, run_id: str, timestamp: datetime, document: str, retention: timedelta | None
+) -> StoredState:
+    """A state as it is stored: ordered and expiring by its own timestamp, served for
+    `retention` (None: until deleted)."""
+    return StoredState(
+        id=state_id,
+        run_id=run_id,
+        list_order=f"{fixed_width_utc(timestamp)}#{state_id}",
+        document=document,
+        expires_at=None if retention is None else fixed_width_utc(timestamp + retention),
+    )
 
 
 class StateTooLarge(Exception):
@@ -47,6 +63,12 @@ class StorageUnavailable(Exception):
 
 class StorageMisconfigured(Exception):
     """The table is missing or access to it is denied: an operator must act."""
+
+    def __init__(self, table: StateTable, name: str, code: str) -> None:
+        super().__init__(f"DynamoDB table {name!r} answered {code}")
+        self.table = table
+        self.name = name
+        self.code = code
 
 
 class StateRepository(Protocol):

@@ -2,46 +2,60 @@
 over HTTP."""
 
 import asyncio
-import functools
+import importlib
 import logging
 import os
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import astuple
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from api.settings import (
+    AUTH_STRING_ARN_VARIABLE,
+    AUTH_STRING_VARIABLE,
+    LOG_LEVEL_VARIABLE,
+    TABLE_VARIABLES,
+    Settings,
+)
 from local.database import LOCAL_AWS_SETTINGS
 
 os.environ.update(LOCAL_AWS_SETTINGS)
+# The service's settings are given by each test (`Settings(...)`), never read from here;
+# what a subprocess under test (make serve, make invoke) reads starts from its defaults.
 for _variable in (
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_PROFILE",
-    "PREFECT_SERVER_API_AUTH_STRING",
-    "PREFECT_SERVER_API_AUTH_STRING_ARN",
+    LOG_LEVEL_VARIABLE,
+    AUTH_STRING_VARIABLE,
+    AUTH_STRING_ARN_VARIABLE,
+    *(name for variables in TABLE_VARIABLES.values() for name in astuple(variables)),
 ):
     os.environ.pop(_variable, None)
 
 import botocore.session  # noqa: E402
 from botocore.config import Config  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
+from mangum import Mangum  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from api import dependencies  # noqa: E402
+from api.app import function_handler  # noqa: E402
 from api.request_log import SERVICE_LOGGER  # noqa: E402
 from api.runs import FLOW_RUN, TASK_RUN, RunKind  # noqa: E402
+from api.services import RepositoryProvider  # noqa: E402
 from local.tables import create_tables  # noqa: E402
 from storage.dynamodb import CLIENT_CONFIG, DynamoDBStateRepository, dynamodb_client  # noqa: E402
+from storage.repository import StateRepository  # noqa: E402
 from storage.tables import StateTable  # noqa: E402
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-for _kind in (FLOW_RUN, TASK_RUN):  # states are kept until deleted, unless a test says otherwise
-    os.environ.pop(_kind.table.retention_env_var, None)
+    from tests.prefect_source import Source
 
 API_VERSION_HEADER = {"X-Prefect-Api-Version": "0.8.4"}
 
@@ -80,16 +94,14 @@ def dynalite() -> Iterator["DynamoDBClient"]:
         with pytest.MonkeyPatch.context() as environment:  # only while the client is made
             environment.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
             client = dynamodb_client.__wrapped__()  # a new one, not the process's cached one
-        create_tables(client)
+        create_tables(client, Settings())
         yield client
 
 
 @pytest.fixture(params=["moto", "dynalite"])
-def dynamodb(
-    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> Iterator["DynamoDBClient"]:
-    """The template's two tables on one DynamoDB implementation, serving every route and
-    Lambda handler for one test: each such test runs on both.
+def dynamodb(request: pytest.FixtureRequest) -> Iterator["DynamoDBClient"]:
+    """The template's two tables on one DynamoDB implementation, for one test: each such
+    test runs on both.
 
     moto is a fresh in-memory database per test. dynalite is one server for the session
     (tables per test would cost more than the tests); tests keep apart by fresh run ids.
@@ -97,13 +109,10 @@ def dynamodb(
     if request.param == "moto":
         with mock_aws():
             client = dynamodb_client()
-            create_tables(client)
-            serve_from(client, monkeypatch)
+            create_tables(client, Settings())
             yield client
     else:
-        client = request.getfixturevalue("dynalite")
-        serve_from(client, monkeypatch)
-        yield client
+        yield request.getfixturevalue("dynalite")
 
 
 @pytest.fixture
@@ -126,22 +135,53 @@ def calls(dynamodb: "DynamoDBClient") -> Iterator[Counter[str]]:
     dynamodb.meta.events.unregister("before-call.dynamodb", count)
 
 
-def serve_from(client: "DynamoDBClient", monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the service's repositories (`api.dependencies.dynamodb_repository`, behind
-    every route) use `client` until the test ends."""
+def repositories_on(client: "DynamoDBClient") -> RepositoryProvider:
+    """The service's DynamoDB repositories, on `client`."""
 
-    @functools.cache
-    def repository(table: StateTable) -> DynamoDBStateRepository:
-        return DynamoDBStateRepository(table, client)
+    def provide(table: StateTable, name: str) -> StateRepository:
+        return DynamoDBStateRepository(table, name, client)
 
-    monkeypatch.setattr(dependencies, "dynamodb_repository", repository)
+    return provide
 
 
 @pytest.fixture
-def api(dynamodb: Any) -> Iterator[TestClient]:
-    """The local app (every route) over HTTP, sending the header Prefect's client sends."""
-    from local.app import app
+def repositories(dynamodb: "DynamoDBClient") -> RepositoryProvider:
+    """The repositories of this test's DynamoDB, to build the service on."""
+    return repositories_on(dynamodb)
 
+
+def repository_of(repositories: RepositoryProvider, kind: RunKind) -> StateRepository:
+    """The kind's repository among `repositories`, on the table the default settings name."""
+    return repositories(kind.table, table_name(kind))
+
+
+def table_name(kind: RunKind) -> str:
+    """The kind's table, as the default settings name it (and the tests create it)."""
+    return Settings().table(kind.table).name
+
+
+LambdaFunction = Callable[[str], Mangum]
+
+
+@pytest.fixture
+def lambda_function(repositories: RepositoryProvider) -> LambdaFunction:
+    """A function of `handlers` (by module name), built anew from its routes on this
+    test's DynamoDB, with the default settings."""
+
+    def build(module: str) -> Mangum:
+        routes = importlib.import_module(f"handlers.{module}").routes
+        return function_handler(*routes, settings=Settings(), repositories=repositories)
+
+    return build
+
+
+@pytest.fixture
+def api(repositories: RepositoryProvider) -> Iterator[TestClient]:
+    """The local app (every route, default settings) over HTTP on this test's DynamoDB,
+    sending the header Prefect's client sends."""
+    from local.app import local_app
+
+    app = local_app(Settings(), repositories)
     with TestClient(app, headers=API_VERSION_HEADER) as client:
         yield client
 
@@ -181,7 +221,7 @@ def client_at(endpoint: str, connections: int = 10) -> Any:
 @pytest.fixture(scope="session")
 def moto_tables(moto_endpoint: str) -> str:
     """The moto server, holding the template's tables: its endpoint."""
-    create_tables(client_at(moto_endpoint))
+    create_tables(client_at(moto_endpoint), Settings())
     return moto_endpoint
 
 
@@ -201,3 +241,17 @@ def second_live_api_url(moto_endpoint: str) -> Iterator[str]:
 
     with run_states_service(moto_endpoint) as api_url:
         yield api_url
+
+
+@pytest.fixture(scope="session")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Source"]:
+    """One Prefect 3.9.1 server for the session (8-14 s to start), auth on, holding the history
+    of real flows (tests/prefect_flows.py): what the import tests copy from."""
+    from tests.prefect_source import AUTH_STRING, Source
+    from tests.servers import prefect_server
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    with prefect_server(home, AUTH_STRING) as api_url:
+        served = Source(api_url, home)
+        served.run_flows("history")
+        yield served

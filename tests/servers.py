@@ -39,14 +39,17 @@ def wait_until_answering(
 
 @contextmanager
 def serving(
-    command: list[str], health_url: str, env: Mapping[str, str] | None = None
+    command: list[str],
+    health_url: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 30,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A server process, once it answers at `health_url`; stopped by its own handle."""
     process = subprocess.Popen(
         command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        wait_until_answering(health_url, process)
+        wait_until_answering(health_url, process, timeout)
         yield process
     finally:
         process.terminate()
@@ -111,3 +114,56 @@ def run_states_service(dynamodb_endpoint: str, **environment: str) -> Iterator[s
     api_url = f"http://127.0.0.1:{port}/api"
     with serving([sys.executable, "-m", "local.serve"], f"{api_url}/health", env):
         yield api_url
+
+
+PREFECT_VENV = PROJECT / ".tools" / "prefect" / "bin"
+
+
+@contextmanager
+def prefect_server(home: Path, auth_string: str | None = None) -> Iterator[str]:
+    """A Prefect 3.9.1 server (`make` installs it in .tools/prefect) on SQLite in `home`, with
+    no analytics and no UI; yields its API URL. `auth_string` turns its auth on."""
+    if not (PREFECT_VENV / "prefect").exists():
+        raise RuntimeError(
+            f"{PREFECT_VENV / 'prefect'} is missing: run `make .tools/prefect/bin/prefect`"
+        )
+    port = free_port()
+    env = {
+        **prefect_environment(home, auth_string),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "false",
+        **({"PREFECT_SERVER_API_AUTH_STRING": auth_string} if auth_string else {}),
+    }
+    command = [str(PREFECT_VENV / "prefect"), "server", "start", "--host", "127.0.0.1"]
+    api_url = f"http://127.0.0.1:{port}/api"
+    with serving([*command, "--port", str(port)], f"{api_url}/health", env, timeout=90):
+        yield api_url
+
+
+def prefect_environment(
+    home: Path, auth_string: str | None = None, api_url: str | None = None
+) -> dict[str, str]:
+    """The environment of a Prefect process: its own home, and none of the user's settings."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PREFECT_")}
+    env["PREFECT_HOME"] = str(home)
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    if auth_string:
+        env["PREFECT_API_AUTH_STRING"] = auth_string
+    return env
+
+
+def run_prefect_flows(
+    api_url: str, home: Path, *arguments: str, auth_string: str | None = None
+) -> None:
+    """tests/prefect_flows.py with the Prefect venv's python, its runs recorded at `api_url`."""
+    script = PROJECT / "tests" / "prefect_flows.py"
+    result = subprocess.run(
+        [str(PREFECT_VENV / "python"), str(script), *arguments],
+        env=prefect_environment(home, auth_string, api_url),
+        cwd=home,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{script.name} {' '.join(arguments)} failed:\n{result.stderr[-3000:]}")

@@ -7,6 +7,8 @@ from local.invoke import function_ids, function_properties
 from local.tables import load_template
 
 DEFAULT_ROUTE = "$default"
+# The functions an EventBridge schedule runs, not the HTTP API: tested in test_import_function.
+SCHEDULED_FUNCTIONS = frozenset({"ImportFunction"})
 
 
 class Operation(StrEnum):
@@ -29,8 +31,13 @@ def route_keys(logical_id: str) -> set[str]:
     return keys
 
 
+def api_function_ids() -> list[str]:
+    """The functions behind the HTTP API: every function but the scheduled ones."""
+    return [logical_id for logical_id in function_ids() if logical_id not in SCHEDULED_FUNCTIONS]
+
+
 def all_route_keys() -> set[str]:
-    return {key for logical_id in function_ids() for key in route_keys(logical_id)}
+    return {key for logical_id in api_function_ids() for key in route_keys(logical_id)}
 
 
 def state_route(route_key: str) -> tuple[RunKind, Operation] | None:

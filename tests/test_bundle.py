@@ -12,6 +12,7 @@ import pytest
 
 from local.invoke import function_ids, function_properties
 from local.tables import load_template
+from tests.template import api_function_ids
 
 PROJECT = Path(__file__).resolve().parent.parent
 SERVICE_PACKAGES = ("api", "handlers", "storage")
@@ -53,7 +54,7 @@ def assert_precompiled(root: Path) -> None:
         assert int.from_bytes(header[4:8], "little") == HASH_BASED_UNCHECKED, cached
 
 
-@pytest.mark.parametrize("logical_id", function_ids())
+@pytest.mark.parametrize("logical_id", api_function_ids())
 def test_a_function_holds_the_service_code_alone_precompiled(build: Path, logical_id: str) -> None:
     bundle = build / logical_id
     assert {path.name for path in bundle.iterdir()} == set(SERVICE_PACKAGES)
@@ -98,6 +99,14 @@ print(json.dumps(loaded_from))
         assert all(file.startswith(bundle + "/") for file in files), files
 
 
+def test_the_import_function_holds_the_importer_and_its_own_dependencies(build: Path) -> None:
+    bundle = build / "ImportFunction"
+    packages = {path.name for path in bundle.iterdir() if (path / "__init__.py").exists()}
+    assert {"api", "storage", "importer", "httpx"} <= packages
+    assert "handlers" not in packages
+    assert_precompiled(bundle / "importer")
+
+
 def _distribution(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -117,8 +126,9 @@ def test_the_layer_holds_the_runtime_dependencies_for_the_functions_machine(buil
     }
     assert installed == required
     assert {"fastapi", "pydantic", "mangum", "botocore"} <= installed
+    assert "httpx" not in installed  # the importer's own (ImportFunction), never the API's
     # `make build` builds for the template's default Architecture (test_template: what the
-    # functions and the layer use); tests/test_sam_local.py runs an x86_64 build.
+    # functions and the layer use); tests/test_sam_local.py runs a build for this machine's.
     architecture = load_template()["Parameters"]["Architecture"]["Default"]
     extensions = list(packages.rglob("*.so"))
     assert extensions  # pydantic-core's, at least

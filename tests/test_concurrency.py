@@ -20,6 +20,7 @@ import pytest
 
 from api.runs import FLOW_RUN, RunKind
 from api.schemas import StateCreate
+from api.settings import Settings
 from api.states import new_state
 from storage.dynamodb import DynamoDBStateRepository
 from storage.repository import StoredState
@@ -45,7 +46,11 @@ def at_once[T](calls: list[Callable[[], T]]) -> list[T]:
 
 @pytest.fixture(scope="module")
 def repository(moto_tables: str) -> DynamoDBStateRepository:
-    return DynamoDBStateRepository(FLOW_RUN_STATES, client_at(moto_tables, connections=CALLERS))
+    return DynamoDBStateRepository(
+        FLOW_RUN_STATES,
+        Settings().flow_run_states.name,
+        client_at(moto_tables, connections=CALLERS),
+    )
 
 
 def a_retried_state(run_id: str) -> StoredState:

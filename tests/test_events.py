@@ -14,10 +14,19 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from api import dependencies
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
+from api.services import RepositoryProvider
+from api.settings import Settings
 from local.invoke import LocalContext, function_handler, function_ids
-from tests.template import DEFAULT_ROUTE, Operation, all_route_keys, route_keys, state_route
+from tests.conftest import repository_of
+from tests.template import (
+    DEFAULT_ROUTE,
+    Operation,
+    all_route_keys,
+    api_function_ids,
+    route_keys,
+    state_route,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 EVENTS = PROJECT / "events"
@@ -28,23 +37,29 @@ def event_of(logical_id: str) -> dict[str, Any]:
     return event
 
 
-# A way to run a function (its logical id) on an event: its Lambda response.
-LambdaInvoke = Callable[[str, dict[str, Any]], dict[str, Any]]
+Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
-def in_process(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
-    """The handler the template names, called in this process."""
-    return function_handler(logical_id)(event, LocalContext(function_name=logical_id))
+def in_process(repositories: RepositoryProvider) -> Invoke:
+    """Runs an event through the handler the template names for a function, built on
+    `repositories`, in this process."""
+
+    def answer(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        handler = function_handler(logical_id, Settings(), repositories)
+        return handler(event, LocalContext(function_name=logical_id))
+
+    return answer
+
+
+@pytest.fixture
+def invoke(repositories: RepositoryProvider) -> Invoke:
+    """`in_process`, on this test's DynamoDB."""
+    return in_process(repositories)
 
 
 def status_and_body(response: dict[str, Any]) -> tuple[int, Any]:
-    """A Lambda response's status and JSON body (None when empty)."""
+    """A response's status and JSON body (None when empty)."""
     return response["statusCode"], json.loads(response["body"]) if response["body"] else None
-
-
-def invoke(logical_id: str, event: dict[str, Any]) -> tuple[int, Any]:
-    """The function's status and JSON body for an event, in this process."""
-    return status_and_body(in_process(logical_id, event))
 
 
 def _route_pattern(route_key: str) -> re.Pattern[str]:
@@ -57,7 +72,7 @@ def test_every_function_has_one_event_and_every_event_a_function() -> None:
     assert {path.stem for path in EVENTS.glob("*.json")} == set(function_ids())
 
 
-@pytest.mark.parametrize("logical_id", function_ids())
+@pytest.mark.parametrize("logical_id", api_function_ids())
 def test_an_event_is_shaped_for_its_route(logical_id: str) -> None:
     event = event_of(logical_id)
     http = event["requestContext"]["http"]
@@ -85,7 +100,7 @@ def test_an_event_is_shaped_for_its_route(logical_id: str) -> None:
 def _set_state_function(kind: RunKind) -> str:
     (logical_id,) = (
         logical_id
-        for logical_id in function_ids()
+        for logical_id in api_function_ids()
         if route_keys(logical_id) == {f"POST {kind.set_state_path}"}
     )
     return logical_id
@@ -99,31 +114,30 @@ def _event_state_id(kind: RunKind) -> str:
     return str(uuid.uuid5(uuid.UUID(event["pathParameters"]["id"]), transition_id))
 
 
-def delete_event_states() -> None:
-    """Deletes the events' states from the database the service's repositories serve."""
+def delete_event_states(repositories: RepositoryProvider) -> None:
     for kind in (FLOW_RUN, TASK_RUN):
-        dependencies.dynamodb_repository(kind.table).delete(_event_state_id(kind))
+        repository_of(repositories, kind).delete(_event_state_id(kind))
 
 
 @pytest.fixture
-def without_event_states(dynamodb: Any) -> None:
+def without_event_states(repositories: RepositoryProvider) -> None:
     """Each test starts without the events' states: dynalite is one database per session."""
-    delete_event_states()
+    delete_event_states(repositories)
 
 
-def _stored_state(kind: RunKind) -> dict[str, Any]:
+def _stored_state(invoke: Invoke, kind: RunKind) -> dict[str, Any]:
     """Writes the state the kind's set_state event proposes; the read, list and delete events
     name that state and its run (a transition id makes its id predictable)."""
-    status, body = invoke(_set_state_function(kind), event_of(_set_state_function(kind)))
+    function = _set_state_function(kind)
+    status, body = status_and_body(invoke(function, event_of(function)))
     assert status == 201
     state: dict[str, Any] = body["state"]
     return state
 
 
-def assert_answers_its_event(run: LambdaInvoke, logical_id: str) -> None:
-    """The function, run by `run` on its event, answers as the contract says. The states it
-    reads, lists or deletes are written first in this process, to the database the service's
-    repositories serve, which must be the one `run`'s functions use."""
+def assert_answers_its_event(run: Invoke, arrange: Invoke, logical_id: str) -> None:
+    """The function, run by `run` on its event, answers as the contract says. The state its
+    event reads, lists or deletes is written first by `arrange`, on the same database."""
     event = event_of(logical_id)
     (route_key,) = route_keys(logical_id) & {event["routeKey"]}
     served = state_route(route_key)
@@ -146,7 +160,7 @@ def assert_answers_its_event(run: LambdaInvoke, logical_id: str) -> None:
             assert body["state"]["state_details"][kind.run_id_field] == run_id
             assert status_and_body(run(logical_id, event))[1]["status"] == "REJECT"  # a retry
         else:
-            state = _stored_state(kind)
+            state = _stored_state(arrange, kind)
             expected = {
                 Operation.READ: (200, state),
                 Operation.LIST: (200, [state]),
@@ -155,11 +169,11 @@ def assert_answers_its_event(run: LambdaInvoke, logical_id: str) -> None:
             assert status_and_body(run(logical_id, event)) == expected
 
 
-@pytest.mark.parametrize("logical_id", function_ids())
+@pytest.mark.parametrize("logical_id", api_function_ids())
 def test_every_function_answers_its_event_as_the_contract_says(
-    without_event_states: None, logical_id: str
+    without_event_states: None, invoke: Invoke, logical_id: str
 ) -> None:
-    assert_answers_its_event(in_process, logical_id)
+    assert_answers_its_event(invoke, invoke, logical_id)
 
 
 def make_invoke(logical_id: str, **environment: str) -> subprocess.CompletedProcess[str]:

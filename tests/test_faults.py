@@ -10,20 +10,28 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.retries.standard import ExponentialBackoff, RetryContext
 from botocore.stub import Stubber
 from fastapi.testclient import TestClient
 
-from api.dependencies import repository_for
-from api.runs import FLOW_RUN, TASK_RUN, RunKind
+from api.runs import FLOW_RUN, RunKind
+from api.settings import TABLE_VARIABLES, Settings, TableSettings
 from local.app import local_app
-from local.tables import create_tables
-from storage.dynamodb import CLIENT_CONFIG, DynamoDBStateRepository
-from storage.tables import StateTable
-from tests.conftest import API_VERSION_HEADER, client_at, new_id, set_state
+from local.tables import create_tables, load_template
+from storage.dynamodb import CLIENT_CONFIG
+from tests.conftest import (
+    API_VERSION_HEADER,
+    client_at,
+    new_id,
+    repositories_on,
+    set_state,
+    table_name,
+)
 from tests.servers import free_port, moto_process
 
 ATTEMPTS = CLIENT_CONFIG.retries["total_max_attempts"]  # type: ignore[index]
@@ -31,21 +39,53 @@ UNAVAILABLE = {"exception_message": "Service Unavailable"}
 INTERNAL_ERROR = {"exception_message": "Internal Server Error"}
 
 
+def worst_case_seconds() -> float:
+    """The longest a DynamoDB call can take under the service's client settings before it
+    gives up: every attempt waits out its connect and read timeouts, and between attempts
+    standard mode waits its longest: the throttling backoff with its random factor at 1,
+    stretched by the most a server's `x-amz-retry-after` header may add (botocore's own
+    figures, read from its backoff)."""
+    assert CLIENT_CONFIG.retries["mode"] == "standard"  # type: ignore[index]
+    throttled = SimpleNamespace(is_throttling_error_from_context=lambda context: True)
+    backoff = ExponentialBackoff(random=lambda: 1.0, throttling_detector=throttled)
+    retry_after_ms = str(3_600_000)  # an hour, which botocore caps
+    waits = sum(
+        backoff.delay_amount(
+            RetryContext(
+                attempt_number=attempt,
+                http_response=SimpleNamespace(headers={"x-amz-retry-after": retry_after_ms}),
+            )
+        )
+        for attempt in range(1, ATTEMPTS)
+    )
+    timeouts = CLIENT_CONFIG.connect_timeout + CLIENT_CONFIG.read_timeout
+    return float(ATTEMPTS * timeouts + waits)
+
+
+def test_a_call_gives_up_inside_the_lambda_timeout() -> None:
+    """So a function answers 503 rather than being cut off by Lambda, with time to spare
+    for the rest of the request; and Lambda gives up before API Gateway's 30 s
+    integration limit, so a caller never meets API Gateway's own 503 body."""
+    timeout = load_template()["Globals"]["Function"]["Timeout"]
+    assert worst_case_seconds() <= timeout * 0.8
+    assert timeout < 30
+
+
+def assert_gave_up_in_time(started: float, what: str) -> None:
+    elapsed = time.monotonic() - started
+    print(f"{what}: 503 after {elapsed:.2f} s (bound {worst_case_seconds():.0f} s)")
+    assert elapsed <= worst_case_seconds()
+
+
 class Service:
     """The whole API on a DynamoDB client of its own, whose attempts are counted."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, settings: Settings | None = None) -> None:
         self.dynamodb = client_at(endpoint)
         self.attempts = 0
         self.dynamodb.meta.events.register("before-send.dynamodb", self._count)
-        app = local_app()
-        for table in (FLOW_RUN.table, TASK_RUN.table):
-            app.dependency_overrides[repository_for(table)] = self._provider(table)
+        app = local_app(settings or Settings(), repositories_on(self.dynamodb))
         self.http = TestClient(app, headers=API_VERSION_HEADER)
-
-    def _provider(self, table: StateTable) -> Callable[[], DynamoDBStateRepository]:
-        repository = DynamoDBStateRepository(table, self.dynamodb)
-        return lambda: repository
 
     def _count(self, **_: Any) -> None:
         self.attempts += 1
@@ -101,7 +141,7 @@ def test_throttling_past_every_retry_is_503_then_the_next_request_succeeds(
     service.attempts = 0
     started = time.monotonic()
     assert_unavailable(set_state(service.http, kind, run_id, proposal))
-    print(f"{code} on every attempt: 503 after {time.monotonic() - started:.2f} s")
+    assert_gave_up_in_time(started, f"{code} on every attempt")
     assert service.attempts == ATTEMPTS  # botocore retried, as configured, before giving up
     assert_unavailable(service.http.get(f"{kind.states_path}/{earlier['id']}"))
 
@@ -120,14 +160,14 @@ def test_an_unreachable_endpoint_is_503_after_the_configured_attempts(
     service = Service(f"http://127.0.0.1:{free_port()}")  # nothing listens there
     started = time.monotonic()
     assert_unavailable(set_state(service.http, kind, new_id(), {"type": "RUNNING"}))
-    print(f"closed port: 503 after {time.monotonic() - started:.2f} s")
+    assert_gave_up_in_time(started, "closed port")
     assert service.attempts == ATTEMPTS
 
 
 def test_a_stopped_server_is_503_and_nothing_accepted_is_lost() -> None:
     kind = FLOW_RUN  # task runs take the same path; the case waits out every read timeout
     with moto_process() as (endpoint, process):
-        create_tables(client_at(endpoint))
+        create_tables(client_at(endpoint), Settings())
         service = Service(endpoint)
         run_id = new_id()
         earlier = service.write(kind, run_id, data={"before": "the fault"})
@@ -138,7 +178,7 @@ def test_a_stopped_server_is_503_and_nothing_accepted_is_lost() -> None:
             service.attempts = 0
             started = time.monotonic()
             assert_unavailable(set_state(service.http, kind, run_id, proposal))
-            print(f"stopped server: 503 after {time.monotonic() - started:.2f} s")
+            assert_gave_up_in_time(started, "stopped server")
             assert service.attempts == ATTEMPTS
         finally:
             process.send_signal(signal.SIGCONT)
@@ -168,16 +208,13 @@ def assert_logged_misconfiguration(
 
 
 def test_a_missing_table_is_500_and_the_log_names_it(
-    moto_tables: str,
-    kind: RunKind,
-    monkeypatch: pytest.MonkeyPatch,
-    service_log: pytest.LogCaptureFixture,
+    moto_tables: str, kind: RunKind, service_log: pytest.LogCaptureFixture
 ) -> None:
     run_id = new_id()
     earlier = Service(moto_tables).write(kind, run_id)
 
-    monkeypatch.setenv(kind.table.env_var, "no-such-table")
-    misconfigured = Service(moto_tables)
+    missing = Settings().with_table(kind.table, TableSettings("no-such-table"))
+    misconfigured = Service(moto_tables, missing)
     for response in (
         set_state(misconfigured.http, kind, run_id, {"type": "RUNNING"}),
         misconfigured.http.get(f"{kind.states_path}/{earlier['id']}"),
@@ -185,11 +222,14 @@ def test_a_missing_table_is_500_and_the_log_names_it(
         assert response.status_code == 500
         assert response.json() == INTERNAL_ERROR
     assert_logged_misconfiguration(
-        service_log, 2, "no-such-table", kind.table.env_var, "ResourceNotFoundException"
+        service_log,
+        2,
+        "no-such-table",
+        TABLE_VARIABLES[kind.table].name,
+        "ResourceNotFoundException",
     )
 
-    monkeypatch.delenv(kind.table.env_var)  # the operator sets it right
-    fixed = Service(moto_tables)
+    fixed = Service(moto_tables)  # the operator sets it right
     later = fixed.write(kind, run_id)
     assert fixed.listed(kind, run_id) == [earlier, later]
 
@@ -208,7 +248,7 @@ def test_denied_access_is_500_and_the_log_names_the_table(
     assert response.status_code == 500
     assert response.json() == INTERNAL_ERROR
     assert_logged_misconfiguration(
-        service_log, 1, kind.table.name, kind.table.env_var, "AccessDeniedException"
+        service_log, 1, table_name(kind), TABLE_VARIABLES[kind.table].name, "AccessDeniedException"
     )
 
     later = service.write(kind, run_id)

@@ -8,7 +8,6 @@ Seeded (`derandomize`) and bounded, so every run sends the same requests.
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 import schemathesis
@@ -24,9 +23,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.auth import Authenticator
-from api.dependencies import repository_for
-from local.app import app, local_app
+from api.services import RepositoryProvider
+from api.settings import Settings
+from local.app import local_app
 from storage.dynamodb import ITEM_SIZE_LIMIT
 from storage.repository import (
     StateTooLarge,
@@ -34,10 +33,10 @@ from storage.repository import (
     StorageUnavailable,
     StoredState,
 )
-from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES
+from storage.tables import FLOW_RUN_STATES
 from tests.conftest import API_VERSION_HEADER
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+schema = schemathesis.openapi.from_asgi("/openapi.json", local_app(Settings()))
 
 DOCUMENTED = [
     status_code_conformance,
@@ -87,13 +86,7 @@ class Condition:
 
 
 def with_storage(repository: BrokenRepository) -> Callable[[], FastAPI]:
-    def build() -> FastAPI:
-        service = local_app()
-        for table in (FLOW_RUN_STATES, TASK_RUN_STATES):
-            service.dependency_overrides[repository_for(table)] = lambda: repository
-        return service
-
-    return build
+    return lambda: local_app(Settings(), lambda table, name: repository)
 
 
 def throttled() -> Exception:
@@ -101,7 +94,7 @@ def throttled() -> Exception:
 
 
 def table_missing() -> Exception:
-    return StorageMisconfigured("ResourceNotFoundException")
+    return StorageMisconfigured(FLOW_RUN_STATES, "flow-run-states", "ResourceNotFoundException")
 
 
 def too_large() -> Exception:
@@ -109,7 +102,7 @@ def too_large() -> Exception:
 
 
 FAULTS = {
-    "auth on": Condition(lambda: local_app(Authenticator(lambda: "admin:pass"))),
+    "auth on": Condition(lambda: local_app(Settings(auth_string="admin:pass"))),
     "state too large": Condition(with_storage(BrokenRepository(too_large))),
     "DynamoDB unavailable": Condition(
         with_storage(BrokenRepository(throttled, throttled)), server_error=503
@@ -121,8 +114,8 @@ FAULTS = {
 
 
 @pytest.fixture
-def healthy(dynamodb: Any) -> Iterator[ASGIClient]:
-    with asgi.get_client(local_app()) as client:
+def healthy(repositories: RepositoryProvider) -> Iterator[ASGIClient]:
+    with asgi.get_client(local_app(Settings(), repositories)) as client:
         yield client
 
 

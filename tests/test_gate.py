@@ -4,6 +4,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.runs import RunKind
+from api.services import RepositoryProvider
+from api.settings import Settings
 from tests.conftest import new_id
 
 STATE_ID = "0195f3a4-1b2c-7d3e-8f40-123456789abc"
@@ -81,10 +83,10 @@ def test_an_acceptable_or_empty_version_header_passes(
     assert response.status_code == 404
 
 
-def test_no_version_header_passes(dynamodb: object) -> None:
-    from local.app import app
+def test_no_version_header_passes(repositories: RepositoryProvider) -> None:
+    from local.app import local_app
 
-    with TestClient(app) as client:
+    with TestClient(local_app(Settings(), repositories)) as client:
         assert client.get(f"/api/flow_run_states/{STATE_ID}").status_code == 404
 
 

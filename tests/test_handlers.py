@@ -2,17 +2,27 @@
 
 import importlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.conftest import new_id
+from tests.conftest import LambdaFunction, new_id
 from tests.lambda_events import http_api_event
 
 
-def invoke(module: str, event: dict[str, Any]) -> dict[str, Any]:
-    handler = importlib.import_module(f"handlers.{module}").handler
-    return handler(event, None)  # type: ignore[no-any-return]
+def invoke(
+    function: Callable[[dict[str, Any], Any], dict[str, Any]], event: dict[str, Any]
+) -> dict[str, Any]:
+    return function(event, None)
+
+
+def deployed(module: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A function as its module builds it for Lambda: for those that use no storage."""
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = importlib.import_module(
+        f"handlers.{module}"
+    ).handler
+    return handler
 
 
 def body_of(response: dict[str, Any]) -> Any:
@@ -20,7 +30,7 @@ def body_of(response: dict[str, Any]) -> Any:
 
 
 @pytest.mark.parametrize("kind_name", ["flow", "task"])
-def test_each_state_function_end_to_end(dynamodb: Any, kind_name: str) -> None:
+def test_each_state_function_end_to_end(lambda_function: LambdaFunction, kind_name: str) -> None:
     run_id, transition = new_id(), new_id()
     states, runs = f"/api/{kind_name}_run_states", f"/api/{kind_name}_runs"
     proposal = json.dumps(
@@ -41,16 +51,16 @@ def test_each_state_function_end_to_end(dynamodb: Any, kind_name: str) -> None:
         path_parameters={"id": run_id},
         route_key=f"POST {runs}/{{id}}/set_state",
     )
-    created = invoke(f"set_{kind_name}_run_state", event)
+    created = invoke(lambda_function(f"set_{kind_name}_run_state"), event)
     assert created["statusCode"] == 201
     state = body_of(created)["state"]
     assert state["data"] == {"n": 2**70}
     assert state["state_details"][f"{kind_name}_run_id"] == run_id
-    retried = invoke(f"set_{kind_name}_run_state", event)
+    retried = invoke(lambda_function(f"set_{kind_name}_run_state"), event)
     assert (retried["statusCode"], body_of(retried)["status"]) == (200, "REJECT")
 
     read = invoke(
-        f"read_{kind_name}_run_state",
+        lambda_function(f"read_{kind_name}_run_state"),
         http_api_event("GET", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
     )
     assert (read["statusCode"], body_of(read)) == (200, state)
@@ -58,18 +68,18 @@ def test_each_state_function_end_to_end(dynamodb: Any, kind_name: str) -> None:
 
     for path in (states, states + "/"):  # API Gateway sends both to the one route
         listed = invoke(
-            f"list_{kind_name}_run_states",
+            lambda_function(f"list_{kind_name}_run_states"),
             http_api_event("GET", path, query=f"{kind_name}_run_id={run_id}"),
         )
         assert (listed["statusCode"], body_of(listed)) == (200, [state])
 
     deleted = invoke(
-        f"delete_{kind_name}_run_state",
+        lambda_function(f"delete_{kind_name}_run_state"),
         http_api_event("DELETE", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
     )
     assert (deleted["statusCode"], deleted["body"]) == (204, "")
     missing = invoke(
-        f"read_{kind_name}_run_state",
+        lambda_function(f"read_{kind_name}_run_state"),
         http_api_event("GET", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
     )
     assert (missing["statusCode"], body_of(missing)) == (
@@ -88,7 +98,7 @@ def test_each_state_function_end_to_end(dynamodb: Any, kind_name: str) -> None:
     ],
 )
 def test_client_routes_function(path: str, query: str, status: int, body: Any) -> None:
-    response = invoke("client_routes", http_api_event("GET", path, query=query))
+    response = invoke(deployed("client_routes"), http_api_event("GET", path, query=query))
     assert (response["statusCode"], body_of(response)) == (status, body)
 
 
@@ -102,7 +112,7 @@ def test_client_routes_function(path: str, query: str, status: int, body: Any) -
     ],
 )
 def test_fallback_function(method: str, path: str, status: int, allow: str | None) -> None:
-    response = invoke("fallback", http_api_event(method, path))
+    response = invoke(deployed("fallback"), http_api_event(method, path))
     assert response["statusCode"] == status
     assert response["headers"].get("allow") == allow
     if method != "HEAD":
@@ -111,7 +121,7 @@ def test_fallback_function(method: str, path: str, status: int, allow: str | Non
 
 
 def test_an_unexpected_error_is_the_contract_500(
-    monkeypatch: pytest.MonkeyPatch, dynamodb: Any
+    monkeypatch: pytest.MonkeyPatch, lambda_function: LambdaFunction
 ) -> None:
     from storage.dynamodb import DynamoDBStateRepository
 
@@ -120,7 +130,8 @@ def test_an_unexpected_error_is_the_contract_500(
 
     monkeypatch.setattr(DynamoDBStateRepository, "read", explode)
     response = invoke(
-        "read_flow_run_state", http_api_event("GET", "/api/flow_run_states/" + new_id())
+        lambda_function("read_flow_run_state"),
+        http_api_event("GET", "/api/flow_run_states/" + new_id()),
     )
     assert response["statusCode"] == 500
     assert response["headers"]["content-type"] == "application/json"

@@ -2,6 +2,7 @@
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid5
@@ -11,9 +12,10 @@ from fastapi.testclient import TestClient
 
 from api.runs import FLOW_RUN, RunKind
 from api.schemas import StateCreate, StateType
+from api.services import RepositoryProvider
 from api.states import new_state
 from storage.repository import StoredState
-from tests.conftest import new_id, set_state
+from tests.conftest import LambdaFunction, new_id, repository_of, set_state, table_name
 from tests.lambda_events import http_api_event
 from tests.test_handlers import invoke
 
@@ -39,7 +41,7 @@ def padding_to(size: int, api: TestClient, kind: RunKind, dynamodb: Any) -> int:
     `transition_id` exactly `size` bytes."""
     proposal = {"type": "RUNNING", "data": "", "state_details": {"transition_id": new_id()}}
     probe = set_state(api, kind, new_id(), proposal).json()["state"]
-    item = dynamodb.get_item(TableName=kind.table.name, Key={"id": {"S": probe["id"]}})["Item"]
+    item = dynamodb.get_item(TableName=table_name(kind), Key={"id": {"S": probe["id"]}})["Item"]
     return size - stored_item_size(item)
 
 
@@ -54,7 +56,7 @@ def test_a_state_of_exactly_the_item_limit(
     state_id = str(uuid5(UUID(run_id), transition))
     if backend == "dynalite":  # as on AWS: 409,600 bytes is the largest item
         assert response.status_code == 201
-        item = dynamodb.get_item(TableName=kind.table.name, Key={"id": {"S": state_id}})["Item"]
+        item = dynamodb.get_item(TableName=table_name(kind), Key={"id": {"S": state_id}})["Item"]
         assert stored_item_size(item) == ITEM_LIMIT
     else:  # moto cuts items at 405,000 bytes: the database's own refusal is the same 413
         assert response.status_code == 413
@@ -95,9 +97,9 @@ def test_dynalite_refuses_one_byte_over_the_item_limit(kind: RunKind, dynamodb: 
     item["state"] = {"S": "x" * (ITEM_LIMIT + 1 - stored_item_size(item) - len("state"))}
     assert stored_item_size(item) == ITEM_LIMIT + 1
     with pytest.raises(ClientError, match="Item size has exceeded the maximum allowed size"):
-        dynamodb.put_item(TableName=kind.table.name, Item=item)
+        dynamodb.put_item(TableName=table_name(kind), Item=item)
     item["state"]["S"] = item["state"]["S"][1:]
-    dynamodb.put_item(TableName=kind.table.name, Item=item)
+    dynamodb.put_item(TableName=table_name(kind), Item=item)
 
 
 def list_in_pages(
@@ -231,10 +233,8 @@ def lambda_response_size(response: dict[str, Any]) -> int:
 
 
 @pytest.fixture
-def large_run(dynamodb: Any) -> tuple[str, list[StoredState]]:
+def large_run(repositories: RepositoryProvider) -> tuple[str, list[StoredState]]:
     """A flow run of 12 such states, written straight through the repository."""
-    from api.dependencies import dynamodb_repository
-
     run_id = new_id()
     proposal = StateCreate(type=StateType.COMPLETED, data=QUOTES)
     states = [
@@ -242,14 +242,22 @@ def large_run(dynamodb: Any) -> tuple[str, list[StoredState]]:
         for n in range(12)
     ]
     for state in states:
-        assert dynamodb_repository(FLOW_RUN.table).insert(state) is None
+        assert repository_of(repositories, FLOW_RUN).insert(state) is None
     return run_id, states
 
 
-def list_flow_run_states_on_lambda(query: str) -> dict[str, Any]:
-    """The list function's answer through its Mangum handler, as Lambda would send it."""
-    event = http_api_event("GET", "/api/flow_run_states", query=query)
-    return invoke("list_flow_run_states", event)
+@pytest.fixture
+def list_flow_run_states_on_lambda(
+    lambda_function: LambdaFunction,
+) -> Callable[[str], dict[str, Any]]:
+    """The list function's answer to a query through its Mangum handler, as Lambda would
+    send it."""
+    function = lambda_function("list_flow_run_states")
+
+    def answer(query: str) -> dict[str, Any]:
+        return invoke(function, http_api_event("GET", "/api/flow_run_states", query=query))
+
+    return answer
 
 
 TOO_LARGE = {
@@ -261,12 +269,14 @@ TOO_LARGE = {
 
 
 def test_a_whole_list_over_6_mb_is_413_and_stops_reading(
-    api: TestClient, large_run: tuple[str, list[StoredState]], calls: Counter[str]
+    api: TestClient,
+    repositories: RepositoryProvider,
+    large_run: tuple[str, list[StoredState]],
+    calls: Counter[str],
+    list_flow_run_states_on_lambda: Callable[[str], dict[str, Any]],
 ) -> None:
-    from api.dependencies import dynamodb_repository
-
     run_id, _ = large_run
-    list(dynamodb_repository(FLOW_RUN.table).list_run(run_id))
+    list(repository_of(repositories, FLOW_RUN).list_run(run_id))
     queries_for_every_state = calls["Query"]
     calls.clear()
     response = list_flow_run_states_on_lambda(f"flow_run_id={run_id}")
@@ -279,6 +289,7 @@ def test_a_whole_list_over_6_mb_is_413_and_stops_reading(
 
 def test_pages_of_a_list_over_6_mb_end_early_and_fit_in_a_lambda_response(
     large_run: tuple[str, list[StoredState]],
+    list_flow_run_states_on_lambda: Callable[[str], dict[str, Any]],
 ) -> None:
     from api.paging import BODY_LIMIT, LAMBDA_RESPONSE_LIMIT, size_in_response
 

@@ -2,6 +2,7 @@
 set_state's answer, from a read by id and from the run's listing."""
 
 import json
+import math
 from datetime import timedelta, timezone
 from typing import Any
 
@@ -103,6 +104,49 @@ def test_any_json_data_comes_back_exactly(
     for returned in (state, read, only):
         assert as_json(returned["data"]) == as_json(data)
     assert read == only == state
+
+
+@st.composite
+def number_literals(draw: st.DrawFn) -> str:
+    """A JSON number as a client may write it, its exponent reaching well past a double's
+    range both ways (a double holds magnitudes from about 5e-324 to 1.8e308)."""
+    sign = draw(st.sampled_from(["", "-"]))
+    whole = draw(st.sampled_from(["0", "1", "9"]) | st.integers(0, 10**20).map(str))
+    fraction = draw(st.sampled_from(["", ".0", ".5"]) | st.integers(0, 10**20).map(".{}".format))
+    exponent = draw(st.integers(-700, 700))
+    return f"{sign}{whole}{fraction}e{exponent}"
+
+
+def beyond_a_double(literal: str) -> bool:
+    """Whether the number has a magnitude no double holds: it would become an infinity, or
+    a zero though it is not zero."""
+    value = float(literal)
+    digits = literal.lower().partition("e")[0].strip("-")
+    return math.isinf(value) or (value == 0 and digits.strip("0.") != "")
+
+
+@SEEDED
+@given(literal=number_literals())
+def test_a_number_is_kept_or_refused_never_changed(
+    api: TestClient, kind: RunKind, literal: str
+) -> None:
+    """What a double holds comes back as that double; what it cannot hold is a 422 that
+    stores nothing, never null, 0 or a clamped value."""
+    run_id = new_id()
+    body = f'{{"state": {{"type": "COMPLETED", "data": [1, {literal}]}}}}'
+    response = api.post(
+        f"{kind.runs_path}/{run_id}/set_state",
+        content=body.encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    if beyond_a_double(literal):
+        assert response.status_code == 422, response.text
+        assert response.json()["exception_detail"][0]["type"] == "json_invalid"
+        assert listed(api, kind, run_id) == []
+    else:
+        assert response.status_code == 201, response.text
+        (only,) = listed(api, kind, run_id)
+        assert as_json(only["data"]) == as_json([1, float(literal)])
 
 
 @SEEDED

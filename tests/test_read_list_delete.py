@@ -6,8 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.runs import RunKind
+from api.services import RepositoryProvider
 from storage.repository import StoredState
-from tests.conftest import new_id, set_state
+from tests.conftest import new_id, repository_of, set_state
 
 
 def test_read_by_id(api: TestClient, kind: RunKind) -> None:
@@ -71,13 +72,11 @@ def test_list_is_oldest_first_with_or_without_the_slash(api: TestClient, kind: R
 
 
 def test_equal_timestamps_are_listed_in_id_order(
-    api: TestClient, kind: RunKind, dynamodb: Any
+    api: TestClient, kind: RunKind, repositories: RepositoryProvider
 ) -> None:
-    from api.dependencies import dynamodb_repository
-
     run_id, timestamp = new_id(), "2024-05-01T12:00:00.000000Z"
     ids = sorted(new_id() for _ in range(5))
-    repository = dynamodb_repository(kind.table)
+    repository = repository_of(repositories, kind)
     for state_id in reversed(ids):
         document = f'{{"id":"{state_id}"}}'
         repository.insert(StoredState(state_id, run_id, f"{timestamp}#{state_id}", document))

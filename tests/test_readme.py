@@ -18,10 +18,6 @@ def curl_examples() -> str:
     return block.group(1)
 
 
-def test_the_readme_holds_no_merge_markers() -> None:
-    assert not re.search(r"^(<{7}|={7}|>{7})( |$)", README.read_text(), re.MULTILINE)
-
-
 def test_the_curl_examples_work_verbatim() -> None:
     script = curl_examples()
     assert SERVE_URL in script

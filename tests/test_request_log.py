@@ -1,7 +1,9 @@
 """One JSON line per request, with Lambda's request id, the route, the status and the time."""
 
+import importlib
 import json
 import logging
+import pkgutil
 import sys
 import uuid
 from collections.abc import Iterator
@@ -12,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.request_log import JSONFormatter, request_logger
-from tests.conftest import new_id
+from tests.conftest import LambdaFunction, new_id
 from tests.lambda_events import http_api_event
 
 
@@ -39,9 +41,10 @@ def logged() -> Iterator[Records]:
         request_logger.removeHandler(records)
 
 
-def test_a_lambda_request_is_logged_with_its_request_id(dynamodb: Any, logged: Records) -> None:
-    from handlers.read_flow_run_state import handler
-
+def test_a_lambda_request_is_logged_with_its_request_id(
+    lambda_function: LambdaFunction, logged: Records
+) -> None:
+    handler = lambda_function("read_flow_run_state")
     state_id = new_id()
     context = SimpleNamespace(aws_request_id=str(uuid.uuid4()))  # Lambda's, in part
     event = http_api_event("GET", f"/api/flow_run_states/{state_id}")
@@ -97,11 +100,19 @@ def test_an_exception_is_one_json_line_with_its_traceback() -> None:
 
 def test_every_module_logs_under_the_service_logger_which_writes_json() -> None:
     """A logger outside it would reach Lambda's root handler and be written as plain text."""
-    import api.app
-    import api.auth
-    import storage.dynamodb
+    import api
+    import storage
     from api.request_log import SERVICE_LOGGER
 
-    for module in (api.app, api.auth, storage.dynamodb):
-        name = module.logger.name
+    loggers = []
+    for package in (api, storage):
+        for module_info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            module = importlib.import_module(module_info.name)
+            loggers += [
+                (module.__name__, value.name)
+                for value in vars(module).values()
+                if isinstance(value, logging.Logger)
+            ]
+    assert {module for module, _ in loggers} >= {"api.auth", "api.errors", "api.gate"}
+    for module, name in loggers:
         assert name == SERVICE_LOGGER or name.startswith(f"{SERVICE_LOGGER}."), module

@@ -16,17 +16,26 @@ from botocore.awsrequest import AWSResponse
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
-from api.retention import MAX_RETENTION_DAYS, RetentionMisconfigured, retention_period
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.schemas import StateCreate
+from api.services import RepositoryProvider
+from api.settings import (
+    MAX_RETENTION_DAYS,
+    TABLE_VARIABLES,
+    Settings,
+    SettingsError,
+    TableSettings,
+)
 from api.states import new_state
 from local.tables import create_tables, load_template, table_definition
 from storage import clock
 from storage.dynamodb import DynamoDBStateRepository, dynamodb_client
 from storage.tables import EXPIRES_AT, FLOW_RUN_STATES, TASK_RUN_STATES, TTL, StateTable
-from tests.conftest import new_id, set_state
+from tests.conftest import new_id, set_state, table_name
 from tests.servers import PROJECT
 
+FLOW_RETENTION_VARIABLE = TABLE_VARIABLES[FLOW_RUN_STATES].retention_days
+TASK_RETENTION_VARIABLE = TABLE_VARIABLES[TASK_RUN_STATES].retention_days
 RETENTION = timedelta(days=30)
 MICROSECOND = timedelta(microseconds=1)
 WRITTEN = datetime(2026, 11, 22, 14, 1, 26, 589310, tzinfo=UTC)
@@ -52,16 +61,14 @@ def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 @pytest.fixture
 def retained(
-    api: TestClient, kind: RunKind, monkeypatch: pytest.MonkeyPatch
+    api: TestClient, kind: RunKind, repositories: RepositoryProvider
 ) -> Iterator[TestClient]:
-    """The app as `api`'s, started with `kind`'s states kept for RETENTION (30 days) and the
-    other kind's kept until deleted."""
-    from local.app import app, local_app
+    """The app as `api`'s, on the same storage, with `kind`'s states kept for RETENTION
+    (30 days) and the other kind's kept until deleted."""
+    from local.app import local_app
 
-    monkeypatch.setenv(kind.table.retention_env_var, str(RETENTION.days))
-    retaining = local_app()
-    retaining.dependency_overrides = app.dependency_overrides  # the same storage as `api`'s
-    with TestClient(retaining, headers=api.headers) as client:
+    settings = Settings().with_table(kind.table, TableSettings(table_name(kind), RETENTION))
+    with TestClient(local_app(settings, repositories), headers=api.headers) as client:
         yield client
 
 
@@ -75,7 +82,7 @@ def listed(api: TestClient, kind: RunKind, run_id: str) -> list[dict[str, Any]]:
 def stored_item(dynamodb: Any, kind: RunKind, state_id: str) -> dict[str, Any] | None:
     """The item as the table holds it, expired or not."""
     item: dict[str, Any] | None = dynamodb.get_item(
-        TableName=kind.table.name, Key={"id": {"S": state_id}}
+        TableName=table_name(kind), Key={"id": {"S": state_id}}
     ).get("Item")
     return item
 
@@ -99,23 +106,15 @@ def stored_item(dynamodb: Any, kind: RunKind, state_id: str) -> dict[str, Any] |
         ("36500", timedelta(days=36_500)),
     ],
 )
-def test_the_period_is_read_in_days(
-    monkeypatch: pytest.MonkeyPatch, days: str | None, period: timedelta | None
-) -> None:
-    if days is None:
-        monkeypatch.delenv(TASK_RUN_STATES.retention_env_var, raising=False)
-    else:
-        monkeypatch.setenv(TASK_RUN_STATES.retention_env_var, days)
-    assert retention_period(TASK_RUN_STATES) == period
+def test_the_period_is_read_in_days(days: str | None, period: timedelta | None) -> None:
+    environment = {} if days is None else {TASK_RETENTION_VARIABLE: days}
+    assert Settings.from_environment(environment).task_run_states.retention == period
 
 
 @pytest.mark.parametrize("days", ["-1", "-0.5", "thirty", "30d", "nan", "inf", "36501", "1e9"])
-def test_a_bad_period_is_refused_naming_the_variable(
-    monkeypatch: pytest.MonkeyPatch, days: str
-) -> None:
-    monkeypatch.setenv(FLOW_RUN_STATES.retention_env_var, days)
-    with pytest.raises(RetentionMisconfigured) as refusal:
-        retention_period(FLOW_RUN_STATES)
+def test_a_bad_period_is_refused_naming_the_variable(days: str) -> None:
+    with pytest.raises(SettingsError) as refusal:
+        Settings.from_environment({FLOW_RETENTION_VARIABLE: days})
     assert str(refusal.value) == (
         f"FLOW_RUN_STATE_RETENTION_DAYS={days!r} is not a retention period: give a number of "
         "days from 0 (keep states until deleted) to 36500, fractions allowed (0.5 is 12 hours)"
@@ -125,14 +124,14 @@ def test_a_bad_period_is_refused_naming_the_variable(
 def test_a_bad_period_stops_make_serve_as_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     from local.app import local_app
 
-    monkeypatch.setenv(FLOW_RUN_STATES.retention_env_var, "a month")
-    with pytest.raises(RetentionMisconfigured, match="FLOW_RUN_STATE_RETENTION_DAYS='a month'"):
+    monkeypatch.setenv(FLOW_RETENTION_VARIABLE, "a month")
+    with pytest.raises(SettingsError, match="FLOW_RUN_STATE_RETENTION_DAYS='a month'"):
         local_app()
 
 
 def test_a_bad_period_stops_a_set_state_function_as_it_starts() -> None:
     """The Lambda function's init fails, before any request."""
-    environment = {**os.environ, TASK_RUN_STATES.retention_env_var: "-1"}
+    environment = {**os.environ, TASK_RETENTION_VARIABLE: "-1"}
     started = subprocess.run(
         [sys.executable, "-c", "import handlers.set_task_run_state"],
         cwd=PROJECT,
@@ -143,7 +142,7 @@ def test_a_bad_period_stops_a_set_state_function_as_it_starts() -> None:
     )
     assert started.returncode == 1
     assert started.stderr.splitlines()[-1] == (
-        "api.retention.RetentionMisconfigured: TASK_RUN_STATE_RETENTION_DAYS='-1' is not a "
+        "api.settings.SettingsError: TASK_RUN_STATE_RETENTION_DAYS='-1' is not a "
         "retention period: give a number of days from 0 (keep states until deleted) to "
         "36500, fractions allowed (0.5 is 12 hours)"
     )
@@ -262,7 +261,9 @@ EXPIRED = {*range(12), 15, 17, 19, *range(22, 46)}
 
 
 def test_listing_skips_expired_states_across_pages(dynamodb: Any, calls: Counter[str]) -> None:
-    repository = DynamoDBStateRepository(FLOW_RUN_STATES, dynamodb, now=lambda: READ_AT)
+    repository = DynamoDBStateRepository(
+        FLOW_RUN_STATES, table_name(FLOW_RUN), dynamodb, now=lambda: READ_AT
+    )
     run_id = new_id()
     written = []
     for n in range(60):
@@ -304,7 +305,7 @@ def test_the_template_turns_on_ttl_and_passes_the_period(table: StateTable) -> N
     }
     template = load_template()
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
-    parameter = variables[table.retention_env_var]["Ref"]
+    parameter = variables[TABLE_VARIABLES[table].retention_days]["Ref"]
     assert template["Parameters"][parameter] | {"Description": ""} == {
         "Type": "Number",
         "Default": 0,
@@ -317,9 +318,10 @@ def test_the_template_turns_on_ttl_and_passes_the_period(table: StateTable) -> N
 def test_local_tables_have_ttl_where_the_emulator_has_it() -> None:
     with mock_aws():
         client = dynamodb_client()
-        create_tables(client)
+        create_tables(client, Settings())
         for table in (FLOW_RUN_STATES, TASK_RUN_STATES):
-            description = client.describe_time_to_live(TableName=table.name)
+            name = Settings().table(table).name
+            description = client.describe_time_to_live(TableName=name)
             assert description["TimeToLiveDescription"] == {
                 "TimeToLiveStatus": "ENABLED",
                 "AttributeName": TTL,
@@ -342,13 +344,13 @@ def test_local_tables_skip_ttl_only_where_the_emulator_lacks_it(code: str, creat
         client.meta.events.register("before-call.dynamodb.UpdateTimeToLive", refuse)
         try:
             if creates:
-                create_tables(client)
+                create_tables(client, Settings())
                 assert set(client.list_tables()["TableNames"]) == {
-                    FLOW_RUN_STATES.name,
-                    TASK_RUN_STATES.name,
+                    Settings().flow_run_states.name,
+                    Settings().task_run_states.name,
                 }
             else:
                 with pytest.raises(client.exceptions.ClientError, match=code):
-                    create_tables(client)
+                    create_tables(client, Settings())
         finally:
             client.meta.events.unregister("before-call.dynamodb.UpdateTimeToLive", refuse)

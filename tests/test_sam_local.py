@@ -20,11 +20,12 @@ import httpx
 import pytest
 
 from api.runs import RunKind
-from local.invoke import function_ids
+from api.services import RepositoryProvider
 from local.sam_local import IMAGE_CHOICE_VARIABLE, SamLocal, build, host_architecture, sam_local
-from tests.conftest import API_VERSION_HEADER, client_at, new_id, serve_from
+from tests.conftest import API_VERSION_HEADER, client_at, new_id, repositories_on
 from tests.servers import free_port
-from tests.test_events import assert_answers_its_event, delete_event_states
+from tests.template import api_function_ids
+from tests.test_events import assert_answers_its_event, delete_event_states, in_process
 
 pytestmark = pytest.mark.slow
 
@@ -48,23 +49,24 @@ def sam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
 
 
 @pytest.fixture
-def on_dynamodb_local(sam: SamLocal, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The service's repositories in this process serve the containers' DynamoDB Local, so
-    what a test writes here the functions read there; the events' states are deleted first."""
-    serve_from(client_at(sam.dynamodb_endpoint), monkeypatch)
-    delete_event_states()
+def dynamodb_local(sam: SamLocal) -> RepositoryProvider:
+    """The service's repositories on the containers' DynamoDB Local, so that what a test
+    writes in this process the functions read there; without the events' states."""
+    repositories = repositories_on(client_at(sam.dynamodb_endpoint))
+    delete_event_states(repositories)
+    return repositories
 
 
-@pytest.mark.parametrize("logical_id", function_ids())
+@pytest.mark.parametrize("logical_id", api_function_ids())
 def test_every_function_answers_its_event_through_sam_local_invoke(
-    sam: SamLocal, on_dynamodb_local: None, logical_id: str, tmp_path: Path
+    sam: SamLocal, dynamodb_local: RepositoryProvider, logical_id: str, tmp_path: Path
 ) -> None:
     def sam_local_invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
         event_file = tmp_path / f"{function}.json"
         event_file.write_text(json.dumps(event))
         return sam.invoke(function, event_file)
 
-    assert_answers_its_event(sam_local_invoke, logical_id)
+    assert_answers_its_event(sam_local_invoke, in_process(dynamodb_local), logical_id)
 
 
 @pytest.fixture(scope="module")

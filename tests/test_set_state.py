@@ -281,6 +281,9 @@ def test_invalid_proposals_are_422_and_store_nothing(
         b'{"state": {"type": "RUNNING", "data": NaN}}',
         b'{"state": {"type": "RUNNING", "data": Infinity}}',
         b'{"state": {"type": "RUNNING", "data": -Infinity}}',
+        b'{"state": {"type": "COMPLETED", "data": 1e400}}',
+        b'{"state": {"type": "COMPLETED", "data": [1, -1e999]}}',
+        b'{"state": {"type": "COMPLETED", "data": {"tiny": 1e-400}}}',
         b'{"state": {"type": "RUNNING", "data": "\\ud800"}}',
         b'{"state": {"type": "RUNNING", "data": "\\udc00 \\ud83d"}}',
         b'{"state": {"type": "RUNNING", "data": ' + b"1" * 4301 + b"}}",
@@ -292,6 +295,9 @@ def test_invalid_proposals_are_422_and_store_nothing(
         "nan",
         "infinity",
         "minus-infinity",
+        "beyond-a-double",
+        "beyond-a-double-in-a-list",
+        "below-the-smallest-double",
         "lone-high",
         "lone-low",
         "4301-digits",
@@ -324,6 +330,29 @@ def test_a_paired_surrogate_escape_is_valid(api: TestClient, kind: RunKind) -> N
     )
     assert response.status_code == 201
     assert response.json()["state"]["data"] == "😀 \\ud800"
+
+
+def test_a_missing_state_has_no_input_as_on_prefect(api: TestClient, kind: RunKind) -> None:
+    run_id = new_id()
+    body = assert_invalid(
+        api.post(f"{kind.runs_path}/{run_id}/set_state", json={"force": True}),
+        "missing",
+        ["body", "state"],
+    )
+    assert body["exception_detail"] == [
+        {"type": "missing", "loc": ["body", "state"], "msg": "Field required", "input": None}
+    ]
+    assert body["request_body"] == {"force": True}
+    assert listed(api, kind, run_id) == []
+
+
+def test_a_missing_field_inside_the_state_has_the_state_as_input(
+    api: TestClient, kind: RunKind
+) -> None:
+    body = assert_invalid(
+        set_state(api, kind, new_id(), {"name": "x"}), "missing", ["body", "state", "type"]
+    )
+    assert body["exception_detail"][0]["input"] == {"name": "x"}
 
 
 def test_a_missing_body_is_422(api: TestClient, kind: RunKind) -> None:

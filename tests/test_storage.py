@@ -1,23 +1,32 @@
 """The DynamoDB repository: its keys, its call counts, and paging past DynamoDB's 1 MB pages."""
 
+import dataclasses
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from moto import mock_aws
 
 from api.runs import FLOW_RUN
 from api.schemas import StateCreate
+from api.settings import Settings
 from api.states import new_state
-from storage.dynamodb import DynamoDBStateRepository
-from storage.repository import StoredState
+from local.tables import create_tables
+from storage.dynamodb import DynamoDBStateRepository, dynamodb_client
+from storage.memory import InMemoryStateRepository
+from storage.repository import StateRepository, StoredState, fixed_width_utc
 from storage.tables import FLOW_RUN_STATES
 from tests.conftest import new_id
 
 
 @pytest.fixture
 def repository(dynamodb: Any) -> DynamoDBStateRepository:
-    return DynamoDBStateRepository(FLOW_RUN_STATES, dynamodb)
+    return DynamoDBStateRepository(FLOW_RUN_STATES, FLOW_RUN_STATES_TABLE, dynamodb)
+
+
+FLOW_RUN_STATES_TABLE = Settings().flow_run_states.name
 
 
 def a_state(run_id: str, moment: datetime, **proposal: Any) -> StoredState:
@@ -34,7 +43,7 @@ def test_the_item_holds_the_contract_keys(
     run_id = new_id()
     state = a_state(run_id, datetime(2026, 11, 22, 14, 1, 26, tzinfo=UTC))
     repository.insert(state)
-    item = dynamodb.get_item(TableName=FLOW_RUN_STATES.name, Key={"id": {"S": state.id}})["Item"]
+    item = dynamodb.get_item(TableName=FLOW_RUN_STATES_TABLE, Key={"id": {"S": state.id}})["Item"]
     assert item["flow_run_id"] == {"S": run_id}
     assert item["timestamp_id"] == {"S": f"2026-11-22T14:01:26.000000Z#{state.id}"}
     assert item["state"] == {"S": state.document}
@@ -102,3 +111,72 @@ def test_listing_reads_a_batch_per_call_and_no_further_than_asked(
     assert calls == {"Query": 1}
     assert next(listing).id == states[3].id
     assert calls == {"Query": 2}
+
+
+# --- the repository interface, as each implementation keeps it --------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+@pytest.fixture(params=["in memory", "DynamoDB on moto"])
+def store(request: pytest.FixtureRequest) -> Iterator[tuple[StateRepository, Clock]]:
+    """Each implementation of `StateRepository`, on a clock the test moves."""
+    clock = Clock()
+    if request.param == "in memory":
+        yield InMemoryStateRepository(now=clock.now), clock
+        return
+    with mock_aws():
+        client = dynamodb_client()
+        create_tables(client, Settings())
+        yield (
+            DynamoDBStateRepository(FLOW_RUN_STATES, FLOW_RUN_STATES_TABLE, client, clock.now),
+            clock,
+        )
+
+
+def test_a_repository_stores_an_id_once_and_deletes_it(
+    store: tuple[StateRepository, Clock],
+) -> None:
+    repository, clock = store
+    state = a_state(new_id(), clock.moment)
+    assert repository.insert(state) is None
+    assert repository.insert(dataclasses.replace(state, document="{}")) == state
+    assert repository.read(state.id) == state
+    assert repository.delete(state.id) is True
+    assert repository.read(state.id) is None
+    assert repository.delete(state.id) is False
+
+
+def test_a_repository_lists_a_run_in_order_from_a_position(
+    store: tuple[StateRepository, Clock],
+) -> None:
+    repository, clock = store
+    run_id = new_id()
+    states = [a_state(run_id, clock.moment + timedelta(seconds=n)) for n in range(4)]
+    for state in reversed(states):
+        repository.insert(state)
+    repository.insert(a_state(new_id(), clock.moment))  # another run's
+    assert list(repository.list_run(run_id)) == states
+    assert list(repository.list_run(run_id, after=states[1].list_order)) == states[2:]
+
+
+def test_an_expired_state_is_absent_and_its_id_free(store: tuple[StateRepository, Clock]) -> None:
+    repository, clock = store
+    run_id = new_id()
+    expiring = dataclasses.replace(
+        a_state(run_id, clock.moment), expires_at=fixed_width_utc(clock.moment + timedelta(days=1))
+    )
+    repository.insert(expiring)
+    assert repository.read(expiring.id) == expiring
+    clock.moment += timedelta(days=1)
+    assert repository.read(expiring.id) is None
+    assert list(repository.list_run(run_id)) == []
+    renewed = dataclasses.replace(expiring, expires_at=None)
+    assert repository.insert(renewed) is None
+    assert repository.read(expiring.id) == renewed

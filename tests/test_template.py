@@ -16,14 +16,25 @@ from starlette.routing import BaseRoute
 
 from api.route_table import ROUTES
 from api.runs import FLOW_RUN, TASK_RUN
+from api.settings import (
+    AUTH_STRING_ARN_VARIABLE,
+    DYNAMODB_ENDPOINT_VARIABLE,
+    IMPORT_SOURCE_AUTH_STRING_ARN_VARIABLE,
+    IMPORT_SOURCE_URL_VARIABLE,
+    LOG_LEVEL_VARIABLE,
+    TABLE_VARIABLES,
+    Settings,
+)
 from local.invoke import function_handler, function_ids, function_properties
 from local.tables import load_template, table_logical_id
 from storage.dynamodb import dynamodb_client
 from storage.tables import FLOW_RUN_STATES, ID, LIST_ORDER, TASK_RUN_STATES, StateTable
 from tests.template import (
     DEFAULT_ROUTE,
+    SCHEDULED_FUNCTIONS,
     Operation,
     all_route_keys,
+    api_function_ids,
     route_keys,
     state_route,
     the_http_api,
@@ -171,24 +182,54 @@ def test_every_function_receives_the_table_names_and_the_log_level() -> None:
     template = load_template()
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     for table in TABLES:
-        assert variables[table.env_var] == {"Ref": table_logical_id(table)}
+        assert variables[TABLE_VARIABLES[table].name] == {"Ref": table_logical_id(table)}
     assert variables["LOG_LEVEL"] == {"Ref": "LogLevel"}
 
 
-def test_the_layer_is_built_for_the_functions_architecture() -> None:
+def test_the_template_sets_only_variables_the_settings_define() -> None:
+    """Every setting is defined in `api.settings`: a variable set anywhere else would be
+    read by nothing (the literal auth string is local only: deployed, its ARN is set)."""
+    defined = {
+        LOG_LEVEL_VARIABLE,
+        AUTH_STRING_ARN_VARIABLE,
+        DYNAMODB_ENDPOINT_VARIABLE,
+        IMPORT_SOURCE_URL_VARIABLE,
+        IMPORT_SOURCE_AUTH_STRING_ARN_VARIABLE,
+        *(
+            name
+            for table in TABLES
+            for name in (TABLE_VARIABLES[table].name, TABLE_VARIABLES[table].retention_days)
+        ),
+    }
+    template = load_template()
+    variables = set(template["Globals"]["Function"]["Environment"]["Variables"])
+    for logical_id in function_ids():
+        variables |= set(
+            function_properties(logical_id).get("Environment", {}).get("Variables", {})
+        )
+    assert variables == defined
+
+
+def test_what_holds_wheels_is_built_for_the_functions_architecture() -> None:
+    """The layer and the importer's function (its own dependencies) hold compiled wheels."""
     template = load_template()
     parameter = template["Parameters"]["Architecture"]
-    (layer,) = (
-        resource
-        for resource in template["Resources"].values()
+    (layer_id,) = (
+        logical_id
+        for logical_id, resource in template["Resources"].items()
         if resource["Type"] == "AWS::Serverless::LayerVersion"
     )
-    # A makefile build is told no architecture: the Makefile it reads is in a folder named so.
-    assert layer["Metadata"]["BuildArchitecture"] == {"Ref": "Architecture"}
-    context = layer["Metadata"]["ContextPath"]["Fn::Sub"]
-    for architecture in parameter["AllowedValues"]:
-        makefile = PROJECT / context.replace("${Architecture}", architecture) / "Makefile"
-        assert makefile.resolve() == PROJECT / "bundle" / "architectures" / "layer.mk"
+    assert template["Resources"][layer_id]["Metadata"]["BuildArchitecture"] == {
+        "Ref": "Architecture"
+    }
+    for logical_id in (layer_id, *SCHEDULED_FUNCTIONS):
+        # A makefile build is told no architecture: the Makefile it reads is in a folder
+        # named so, and the Makefile has a target of the resource's name.
+        context = template["Resources"][logical_id]["Metadata"]["ContextPath"]["Fn::Sub"]
+        for architecture in parameter["AllowedValues"]:
+            makefile = PROJECT / context.replace("${Architecture}", architecture) / "Makefile"
+            assert makefile.resolve() == PROJECT / "bundle" / "architectures" / "architecture.mk"
+            assert f"build-{logical_id}:" in makefile.read_text().splitlines()
 
 
 def test_the_dynamodb_endpoint_is_declared_empty_which_means_aws(
@@ -197,8 +238,8 @@ def test_the_dynamodb_endpoint_is_declared_empty_which_means_aws(
     """Declared so that `sam local --env-vars` can set it (it overrides declared variables
     only); empty, which botocore reads as unset, so deployed functions call AWS's DynamoDB."""
     variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
-    assert variables["AWS_ENDPOINT_URL_DYNAMODB"] == ""
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "")
+    assert variables[DYNAMODB_ENDPOINT_VARIABLE] == ""
+    monkeypatch.setenv(DYNAMODB_ENDPOINT_VARIABLE, "")
     region = os.environ["AWS_DEFAULT_REGION"]
     client = dynamodb_client.__wrapped__()  # a new one, made as each function makes its own
     assert client.meta.endpoint_url == f"https://dynamodb.{region}.amazonaws.com"
@@ -219,9 +260,9 @@ def served_routes(routes: Iterable[BaseRoute]) -> Iterator[str]:
 
 
 def test_the_template_routes_are_the_routes_the_local_app_serves() -> None:
-    from local.app import app
+    from local.app import local_app
 
-    served = set(served_routes(app.routes))
+    served = set(served_routes(local_app(Settings()).routes))
     # An HTTP API route path cannot end in "/": API Gateway sends the slashed list path to
     # the unslashed route, and the function answers both spellings.
     for kind in (FLOW_RUN, TASK_RUN):
@@ -233,14 +274,14 @@ def test_the_template_routes_are_the_routes_the_local_app_serves() -> None:
 
 def test_one_function_takes_every_unmatched_request() -> None:
     defaults = [
-        logical_id for logical_id in function_ids() if DEFAULT_ROUTE in route_keys(logical_id)
+        logical_id for logical_id in api_function_ids() if DEFAULT_ROUTE in route_keys(logical_id)
     ]
     assert len(defaults) == 1
     assert route_keys(defaults[0]) == {DEFAULT_ROUTE}
 
 
 def test_every_route_is_on_the_one_http_api() -> None:
-    for logical_id in function_ids():
+    for logical_id in api_function_ids():
         for event in function_properties(logical_id)["Events"].values():
             assert event["Properties"]["ApiId"] == {"Ref": the_http_api()}
 
@@ -280,7 +321,7 @@ def test_the_import_graph_sees_indirect_imports() -> None:
     )
 
 
-@pytest.mark.parametrize("logical_id", function_ids())
+@pytest.mark.parametrize("logical_id", api_function_ids())
 def test_no_function_imports_another_endpoints_module(logical_id: str) -> None:
     own = function_properties(logical_id)["Handler"].rpartition(".")[0]
     imported = project_imports(own)
@@ -300,13 +341,30 @@ def granted_access(logical_id: str) -> set[tuple[str, str]]:
         assert set(policy) == {"Statement"}, "inline statements only: no managed policies"
         for statement in policy["Statement"]:
             assert statement["Effect"] == "Allow"
-            actions = statement["Action"]
+            actions, resources = statement["Action"], statement["Resource"]
             for action in [actions] if isinstance(actions, str) else actions:
-                granted.add((action, repr(statement["Resource"])))
+                for resource in resources if isinstance(resources, list) else [resources]:
+                    granted.add((action, repr(resource)))
     return granted
 
 
+def import_access() -> set[tuple[str, str]]:
+    """The scheduled import's: which states are stored and the missing ones written, in
+    both tables; its checkpoint read and written, in the flow-run table."""
+    flow_table, task_table = ({"Fn::GetAtt": [table_logical_id(table), "Arn"]} for table in TABLES)
+    return {
+        *(
+            (f"dynamodb:{action}", repr(table))
+            for action in ("BatchGetItem", "BatchWriteItem")
+            for table in (flow_table, task_table)
+        ),
+        *((f"dynamodb:{action}", repr(flow_table)) for action in ("GetItem", "PutItem")),
+    }
+
+
 def needed_access(logical_id: str) -> set[tuple[str, str]]:
+    if logical_id in SCHEDULED_FUNCTIONS:
+        return import_access()
     needed = set()
     for key in route_keys(logical_id):
         served = state_route(key)
@@ -356,7 +414,7 @@ def test_the_template_has_exactly_the_two_state_tables() -> None:
     assert tables == {table_logical_id(table) for table in TABLES}
 
 
-@pytest.mark.parametrize("table", TABLES, ids=lambda table: table.default_name)
+@pytest.mark.parametrize("table", TABLES, ids=lambda table: TABLE_VARIABLES[table].default_name)
 def test_a_table_outlives_its_stack_and_can_be_restored(table: StateTable) -> None:
     resource = _table_resource(table)
     assert resource["DeletionPolicy"] == "Retain"
@@ -366,7 +424,7 @@ def test_a_table_outlives_its_stack_and_can_be_restored(table: StateTable) -> No
     assert properties["DeletionProtectionEnabled"] is True
 
 
-@pytest.mark.parametrize("table", TABLES, ids=lambda table: table.default_name)
+@pytest.mark.parametrize("table", TABLES, ids=lambda table: TABLE_VARIABLES[table].default_name)
 def test_a_table_has_the_contracts_keys(table: StateTable) -> None:
     properties = _table_resource(table)["Properties"]
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
@@ -383,10 +441,10 @@ def test_a_table_has_the_contracts_keys(table: StateTable) -> None:
     ]
 
 
-@pytest.mark.parametrize("table", TABLES, ids=lambda table: table.default_name)
+@pytest.mark.parametrize("table", TABLES, ids=lambda table: TABLE_VARIABLES[table].default_name)
 def test_the_tests_tables_are_the_templates(dynamodb: Any, table: StateTable) -> None:
     deployed = _table_resource(table)["Properties"]
-    tested = dynamodb.describe_table(TableName=table.name)["Table"]
+    tested = dynamodb.describe_table(TableName=Settings().table(table).name)["Table"]
     assert tested["KeySchema"] == deployed["KeySchema"]
     assert sorted(tested["AttributeDefinitions"], key=str) == sorted(
         deployed["AttributeDefinitions"], key=str

@@ -5,9 +5,9 @@ from typing import Annotated, Literal
 from fastapi import HTTPException, Query
 from fastapi.routing import APIRouter
 
-from api.app import ServiceRoute
 from api.openapi import error_responses
 from api.route_table import ADMIN_VERSION_PATH, CSRF_TOKEN_PATH, HEALTH_PATH, VERSION_PATH
+from api.routing import ServiceRoute
 from api.schemas import DetailBody, ValidationErrorBody
 
 API_VERSION = "0.8.4"  # the Prefect API version this service speaks

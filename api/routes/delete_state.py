@@ -3,19 +3,18 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, HTTPException, Path, Response
+from fastapi import HTTPException, Path, Response
 from fastapi.routing import APIRouter
 
-from api.app import ServiceRoute
-from api.dependencies import repository_for
 from api.openapi import error_responses
+from api.routing import ServiceRoute
 from api.runs import RunKind
-from storage.repository import StateRepository
+from api.services import Services
 
 
-def delete_state_router(kind: RunKind) -> APIRouter:
+def delete_state_router(kind: RunKind, services: Services) -> APIRouter:
     router = APIRouter(route_class=ServiceRoute)
-    Repository = Annotated[StateRepository, Depends(repository_for(kind.table))]
+    repository = services.repository(kind)
 
     @router.delete(
         kind.state_path,
@@ -25,7 +24,6 @@ def delete_state_router(kind: RunKind) -> APIRouter:
     )
     async def delete_state(
         id: Annotated[UUID, Path(description=f"The {kind.noun} state id")],
-        repository: Repository,
     ) -> Response:
         if not repository.delete(str(id)):
             raise HTTPException(404, kind.not_found)

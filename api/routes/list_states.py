@@ -3,11 +3,9 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Query, Response
+from fastapi import Query, Response
 from fastapi.routing import APIRouter
 
-from api.app import ServiceRoute
-from api.dependencies import repository_for
 from api.openapi import error_responses
 from api.paging import (
     MAX_LIMIT,
@@ -17,19 +15,19 @@ from api.paging import (
     position_of,
     take_page,
 )
+from api.routing import ServiceRoute
 from api.runs import RunKind
 from api.schemas import ExceptionBody, State
+from api.services import Services
 from api.states import json_response
-from storage.repository import StateRepository
 
 
-def list_states_router(kind: RunKind) -> APIRouter:
+def list_states_router(kind: RunKind, services: Services) -> APIRouter:
     router = APIRouter(route_class=ServiceRoute)
-    Repository = Annotated[StateRepository, Depends(repository_for(kind.table))]
+    repository = services.repository(kind)
 
     async def list_states(
         run_id: Annotated[UUID, Query(alias=kind.run_id_field, description=f"The {kind.noun} id")],
-        repository: Repository,
         limit: Annotated[
             int | None,
             Query(

@@ -3,21 +3,20 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, HTTPException, Path, Response
+from fastapi import HTTPException, Path, Response
 from fastapi.routing import APIRouter
 
-from api.app import ServiceRoute
-from api.dependencies import repository_for
 from api.openapi import error_responses
+from api.routing import ServiceRoute
 from api.runs import RunKind
 from api.schemas import State
+from api.services import Services
 from api.states import json_response
-from storage.repository import StateRepository
 
 
-def read_state_router(kind: RunKind) -> APIRouter:
+def read_state_router(kind: RunKind, services: Services) -> APIRouter:
     router = APIRouter(route_class=ServiceRoute)
-    Repository = Annotated[StateRepository, Depends(repository_for(kind.table))]
+    repository = services.repository(kind)
 
     @router.get(
         kind.state_path,
@@ -26,7 +25,6 @@ def read_state_router(kind: RunKind) -> APIRouter:
     )
     async def read_state(
         id: Annotated[UUID, Path(description=f"The {kind.noun} state id")],
-        repository: Repository,
     ) -> Response:
         state = repository.read(str(id))
         if state is None:

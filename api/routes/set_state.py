@@ -3,25 +3,22 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Path, Response
+from fastapi import Path, Response
 from fastapi.routing import APIRouter
 
-from api.app import ServiceRoute
-from api.dependencies import repository_for
 from api.openapi import error_responses
-from api.retention import retention_period
+from api.routing import ServiceRoute
 from api.runs import RunKind
 from api.schemas import OrchestrationResult, SetStateBody
+from api.services import Services
 from api.states import new_state, orchestration_response
 from storage import clock
-from storage.repository import StateRepository
 
 
-def set_state_router(kind: RunKind) -> APIRouter:
+def set_state_router(kind: RunKind, services: Services) -> APIRouter:
     router = APIRouter(route_class=ServiceRoute)
-    Repository = Annotated[StateRepository, Depends(repository_for(kind.table))]
-    # Read, and a bad setting refused, as the function starts: once, and not per request.
-    retention = retention_period(kind.table)
+    repository = services.repository(kind)
+    retention = services.retention(kind)
 
     @router.post(
         kind.set_state_path,
@@ -39,7 +36,6 @@ def set_state_router(kind: RunKind) -> APIRouter:
     async def set_state(
         id: Annotated[UUID, Path(description=f"The {kind.noun} id")],
         body: SetStateBody,
-        repository: Repository,
     ) -> Response:
         proposed = new_state(kind, id, body.state, clock.utc_now(), retention)
         already_stored = repository.insert(proposed)

@@ -1,0 +1,124 @@
+"""Copy every flow-run and task-run state of a Prefect 3 server into the service's tables.
+
+    python -m importer SOURCE [--follow]        (make import SOURCE=... [FOLLOW=1])
+
+SOURCE is the server's API URL, e.g. http://prefect.internal:4200/api; SOURCE_AUTH_STRING
+its `user:password`, where it has auth on. The tables are the ones the service uses: their
+names from FLOW_RUN_STATES_TABLE and TASK_RUN_STATES_TABLE, the database AWS's, or the one
+AWS_ENDPOINT_URL_DYNAMODB names (there, missing tables are created from template.yaml).
+A rerun copies only what is new, and resumes an interrupted copy where it stopped.
+"""
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from types import FrameType
+from urllib.parse import urlparse
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from api.settings import Settings, SettingsError
+from importer.progress import Progress
+from importer.setup import CONNECTIONS, open_importer
+from importer.source import SourceError
+from storage.repository import StorageUnavailable
+
+AUTH_STRING_VARIABLE = "SOURCE_AUTH_STRING"
+logger = logging.getLogger("prefect_run_states.importer")
+
+
+def _source_url(text: str) -> str:
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Prefect API URL: give one like http://prefect.internal:4200/api"
+        )
+    return text
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m importer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("source", type=_source_url, metavar="SOURCE", help="Prefect API URL")
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="keep copying new states as they appear, until SIGINT or SIGTERM",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="with --follow: seconds between passes over what changed (default 5)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=CONNECTIONS,
+        metavar="N",
+        help=f"requests to the source and DynamoDB made at once (default {CONNECTIONS})",
+    )
+    return parser
+
+
+def _on_an_emulator() -> bool:
+    """With an endpoint named (an emulator), its dummy settings, as `make serve` has them."""
+    if not (os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")):
+        return False
+    from local.database import LOCAL_AWS_SETTINGS
+
+    for variable, value in LOCAL_AWS_SETTINGS.items():
+        os.environ.setdefault(variable, value)
+    return True
+
+
+def main(arguments: list[str] | None = None) -> int:
+    options = _parser().parse_args(arguments)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    for chatty in ("httpx", "botocore"):  # a line per request, and where credentials came from
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    auth_string = os.environ.get(AUTH_STRING_VARIABLE) or None
+    try:
+        settings = Settings.from_environment()
+        on_an_emulator = _on_an_emulator()
+        progress = Progress()
+        with open_importer(
+            options.source, settings, auth_string, options.connections, progress
+        ) as run:
+            if on_an_emulator:  # missing tables created, as `make serve` does; never on AWS
+                from local.tables import create_tables
+
+                create_tables(run.tables.client, settings)
+
+            def stop(signal_number: int, frame: FrameType | None) -> None:
+                name = signal.Signals(signal_number).name
+                logger.info("%s: stopping after the write in flight", name)
+                run.stop.set()
+
+            signal.signal(signal.SIGINT, stop)
+            signal.signal(signal.SIGTERM, stop)
+            try:
+                run.run(follow=options.follow, interval=options.interval)
+            finally:
+                print("\n".join(run.summary.lines()), file=sys.stderr)
+    except (SourceError, SettingsError) as error:
+        print(f"import failed: {error}", file=sys.stderr)
+        return 1
+    except (StorageUnavailable, BotoCoreError, ClientError) as error:
+        print(
+            f"import stopped: DynamoDB failed ({error}); what was written is kept, and a "
+            "rerun resumes from the last page recorded",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

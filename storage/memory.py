@@ -1,0 +1,49 @@
+"""The state repository in a dict: for fast route tests and the benchmarks, where what is
+measured or tested is everything but the database. It keeps the DynamoDB repository's
+promises: expired states are absent, and an expired holder of an id gives way to a write."""
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from storage import clock
+from storage.repository import StoredState, fixed_width_utc
+
+
+class InMemoryStateRepository:
+    def __init__(self, now: Callable[[], datetime] = lambda: clock.utc_now()) -> None:
+        self._states: dict[str, StoredState] = {}
+        self._now = now
+
+    def read(self, state_id: str) -> StoredState | None:
+        state = self._states.get(state_id)
+        return state if state is not None and state.is_live(self._now_text()) else None
+
+    def delete(self, state_id: str) -> bool:
+        state = self._states.pop(state_id, None)
+        return state is not None and state.is_live(self._now_text())
+
+    def insert(self, state: StoredState) -> StoredState | None:
+        existing = self.read(state.id)
+        if existing is not None:
+            return existing
+        self._states[state.id] = state
+        return None
+
+    def list_run(
+        self, run_id: str, after: str | None = None, batch_size: int | None = None
+    ) -> Iterator[StoredState]:
+        now = self._now_text()
+        states = sorted(
+            (state for state in self._states.values() if state.run_id == run_id),
+            key=lambda state: state.list_order,
+        )
+        return iter(
+            [
+                state
+                for state in states
+                if (after is None or state.list_order > after) and state.is_live(now)
+            ]
+        )
+
+    def _now_text(self) -> str:
+        return fixed_width_utc(self._now())

@@ -1,0 +1,130 @@
+"""The importer's retries, without a Prefect server: the source's timeouts and 5xx, and
+DynamoDB's throttling, each ridden out with backoff; what cannot be, a clear SourceError."""
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from api.runs import FLOW_RUN
+from api.settings import Settings
+from importer.source import ATTEMPTS, PrefectSource, SourceError
+from importer.tables import StateTables
+from storage.tables import FLOW_RUN_STATES
+from tests.test_faults import answer_every_attempt_with
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+RUN_ID = "0c9f54a6-5a1b-4e84-9a5f-5b6c3e0a51d1"
+STATE = {"id": "01a23484-08c9-7aa7-a593-f62c92f3c79c", "timestamp": "2026-01-01T00:00:00Z"}
+
+
+def source_answering(answers: list[Callable[[httpx.Request], httpx.Response]]) -> PrefectSource:
+    """A source whose requests get `answers` in turn; its backoff is recorded, not slept."""
+    pending = iter(answers)
+    waits: list[float] = []
+    source = PrefectSource(
+        "http://prefect.test/api",
+        sleep=waits.append,
+        transport=httpx.MockTransport(lambda request: next(pending)(request)),
+    )
+    source.waits = waits  # type: ignore[attr-defined]
+    return source
+
+
+def status(code: int, body: Any = None) -> Callable[[httpx.Request], httpx.Response]:
+    return lambda request: httpx.Response(code, json=body)
+
+
+def timeout(request: httpx.Request) -> httpx.Response:
+    raise httpx.ReadTimeout("no answer", request=request)
+
+
+def test_timeouts_and_5xx_are_retried_with_a_growing_backoff() -> None:
+    source = source_answering([timeout, status(503), status(500), status(200, [STATE])])
+    (state,) = source.run_states(FLOW_RUN, RUN_ID)
+    assert state.id == STATE["id"]
+    assert source.waits == [0.5, 1.0, 2.0]  # type: ignore[attr-defined]
+
+
+def test_a_source_that_keeps_failing_is_named_after_its_attempts() -> None:
+    source = source_answering([status(502)] * ATTEMPTS)
+    with pytest.raises(SourceError, match=f"did not answer GET .* after {ATTEMPTS} attempts"):
+        source.run_states(FLOW_RUN, RUN_ID)
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (status(401, {"exception_message": "Unauthorized"}), "401 Unauthorized: set SOURCE_AUTH"),
+        (status(200, "2.20.4"), "is not a Prefect 3 server"),
+        (status(404, {"detail": "Not Found"}), "is not a Prefect 3 server"),
+        (lambda request: httpx.Response(200, text="<html>"), "is not a Prefect 3 server"),
+    ],
+)
+def test_a_source_that_is_no_prefect_3_or_refuses_us_is_refused_clearly(
+    answer: Callable[[httpx.Request], httpx.Response], message: str
+) -> None:
+    with pytest.raises(SourceError, match=message):
+        source_answering([answer]).check_version()
+
+
+@pytest.fixture
+def state_tables(dynamodb: "DynamoDBClient") -> "Iterator[StateTables]":
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as executor:
+        yield StateTables(dynamodb, executor, Settings(), sleep=lambda seconds: None)
+
+
+def item(number: int) -> dict[str, Any]:
+    return {
+        "id": {"S": f"state-{number}"},
+        "flow_run_id": {"S": RUN_ID},
+        "timestamp_id": {"S": f"2026-01-01T00:00:00.{number:06d}Z#state-{number}"},
+        "state": {"S": "{}"},
+    }
+
+
+def test_dynamodb_throttling_is_ridden_out(
+    dynamodb: "DynamoDBClient", state_tables: StateTables
+) -> None:
+    """Throttled whole (botocore's own retries), then in part (UnprocessedItems, which the
+    importer sends again after a wait)."""
+    throttle = answer_every_attempt_with("ProvisionedThroughputExceededException")
+    events: list[str] = []
+
+    def throttle_twice(**kwargs: Any) -> AWSResponse | None:
+        events.append("throttled")
+        return throttle(**kwargs) if events.count("throttled") <= 2 else None
+
+    def leave_first_call_unprocessed(params: dict[str, Any], **_: Any) -> Any:
+        if "unprocessed" in events:
+            return None
+        events.append("unprocessed")
+        return _Accepted(), {"UnprocessedItems": json.loads(params["body"])["RequestItems"]}
+
+    hooks = [
+        ("before-call.dynamodb.BatchWriteItem", leave_first_call_unprocessed),
+        ("before-send.dynamodb.BatchWriteItem", throttle_twice),
+    ]
+    for event, hook in hooks:
+        dynamodb.meta.events.register(event, hook)
+    try:
+        state_tables.write(FLOW_RUN_STATES, [item(number) for number in range(30)])
+    finally:
+        for event, hook in hooks:
+            dynamodb.meta.events.unregister(event, hook)
+    assert events[:3] == ["unprocessed", "throttled", "throttled"]
+    stored = state_tables.present(FLOW_RUN_STATES, [f"state-{number}" for number in range(30)])
+    assert len(stored) == 30
+
+
+class _Accepted:
+    status_code = 200
