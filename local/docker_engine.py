@@ -1,6 +1,7 @@
 """The Docker engine `sam local` needs: the one already running, or a `dockerd` started here
 (Debian's `docker.io`, installed where missing) and stopped again when the block ends."""
 
+import shutil
 import subprocess
 import tempfile
 import time
@@ -25,6 +26,9 @@ def docker(*arguments: str) -> str:
 
 
 def engine_answers() -> bool:
+    """Whether a Docker engine answers (False too where there is no docker CLI yet)."""
+    if shutil.which("docker") is None:
+        return False
     return subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
 
 

@@ -26,6 +26,7 @@ from tests.conftest import API_VERSION_HEADER, client_at, new_id, repositories_o
 from tests.servers import free_port
 from tests.template import api_function_ids
 from tests.test_events import assert_answers_its_event, delete_event_states, in_process
+from tests.test_readme import assert_curl_examples_work
 
 pytestmark = pytest.mark.slow
 
@@ -70,13 +71,19 @@ def test_every_function_answers_its_event_through_sam_local_invoke(
 
 
 @pytest.fixture(scope="module")
-def api(sam: SamLocal, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    """`sam local start-api` for the module, through a client that sends Prefect's header."""
+def api_url(sam: SamLocal, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`sam local start-api` for the module: its API's URL."""
     log = tmp_path_factory.mktemp("sam-local-api") / "start-api.log"
-    with log.open("wb") as output, sam.api(free_port(), output) as api_url:
-        origin = api_url.removesuffix("/api")
-        with httpx.Client(base_url=origin, headers=API_VERSION_HEADER, timeout=60) as client:
-            yield client
+    with log.open("wb") as output, sam.api(free_port(), output) as url:
+        yield url
+
+
+@pytest.fixture
+def api(api_url: str) -> Iterator[httpx.Client]:
+    """A client of it that sends Prefect's header."""
+    origin = api_url.removesuffix("/api")
+    with httpx.Client(base_url=origin, headers=API_VERSION_HEADER, timeout=60) as client:
+        yield client
 
 
 def test_a_runs_states_through_sam_local_start_api(api: httpx.Client, kind: RunKind) -> None:
@@ -116,3 +123,10 @@ def test_what_prefects_client_checks_through_sam_local_start_api(api: httpx.Clie
     assert api.get("/api/admin/version").json() == "3.9.1"
     csrf = api.get("/api/csrf-token", params={"client": "sam-local-test"})
     assert (csrf.status_code, csrf.json()) == (422, {"detail": "CSRF protection is disabled."})
+
+
+def test_the_readmes_curl_examples_work_through_sam_local_start_api(
+    api_url: str, dynamodb_local: RepositoryProvider
+) -> None:
+    """As they stand but for the URL; they write the events' states, deleted beforehand."""
+    assert_curl_examples_work(api_url)
