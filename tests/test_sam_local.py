@@ -21,7 +21,8 @@ import pytest
 
 from api.runs import RunKind
 from api.services import RepositoryProvider
-from local.sam_local import IMAGE_CHOICE_VARIABLE, SamLocal, build, host_architecture, sam_local
+from local.container_images import IMAGE_CHOICE_VARIABLE
+from local.sam_local import SamLocal, build, host_architecture, sam_local
 from tests.conftest import API_VERSION_HEADER, client_at, new_id, repositories_on
 from tests.servers import free_port
 from tests.template import api_function_ids
