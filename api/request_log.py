@@ -29,8 +29,29 @@ class JSONFormatter(logging.Formatter):
         return _to_json(entry)
 
 
+class ConsoleFormatter(logging.Formatter):
+    """A record as a person watching a development server reads it: a request as
+    `GET /api/health 200 1.2 ms`, anything else as `LEVEL logger: message` and its traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = getattr(record, "fields", {})
+        if record.name == request_logger.name and "method" in fields:
+            status = fields["status"] if fields["status"] is not None else "unanswered"
+            return f"{fields['method']} {fields['path']} {status} {fields['duration_ms']:.1f} ms"
+        line = f"{record.levelname} {record.name}: {record.getMessage()}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
 _handler = logging.StreamHandler()  # stderr
 _handler.setFormatter(JSONFormatter())
+
+
+def log_for_a_console() -> None:
+    """Write the service's log lines for a person at a terminal (`make serve`), not as the
+    JSON lines that CloudWatch reads."""
+    _handler.setFormatter(ConsoleFormatter())
 
 
 def configure_logging(level: str) -> None:

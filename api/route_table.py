@@ -37,15 +37,19 @@ UNVERSIONED_PATHS = frozenset({HEALTH_PATH, VERSION_PATH})
 # only, as on a Prefect server (any other method there gets the 401, not the 405).
 UNAUTHENTICATED_ROUTES = frozenset({("GET", HEALTH_PATH)})
 
-_PATTERNS = tuple(
-    (re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$"), methods)
-    for path, methods in ROUTES.items()
-)
+
+def path_pattern(path_template: str) -> str:
+    """A regular expression for the request paths a path template (`/api/x/{id}`) matches:
+    each `{parameter}` is one path segment."""
+    return re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path_template))
+
+
+_PATTERNS = tuple((re.compile(path_pattern(path)), methods) for path, methods in ROUTES.items())
 
 
 def allowed_methods(path: str) -> tuple[str, ...] | None:
     """The methods served at a request path, or None for a path the service does not know."""
     for pattern, methods in _PATTERNS:
-        if pattern.match(path):
+        if pattern.fullmatch(path):
             return methods
     return None

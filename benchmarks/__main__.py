@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from benchmarks.cold import BASELINE, ColdFigures, ColdSubject, measure_cold
 from benchmarks.functions import (
-    EVENTS,
-    PROJECT,
     LambdaFunction,
     load_event,
     storage_request,
@@ -31,6 +29,7 @@ from benchmarks.listing import PAGE_LIMIT, RUN_LENGTHS
 from benchmarks.states import seed
 from benchmarks.warm import ROUNDS, WARM_UP
 from local.database import LOCAL_AWS_SETTINGS
+from local.paths import EVENTS, PROJECT
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -76,9 +75,9 @@ def _moto_with_tables(functions: list[LambdaFunction], events: Path) -> Iterator
     import botocore.session
 
     from api.settings import Settings
+    from local.servers import moto_server
     from local.tables import create_tables
     from storage.dynamodb import DynamoDBStateRepository
-    from tests.servers import moto_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     with moto_server() as endpoint:
@@ -225,7 +224,7 @@ def main() -> None:
     lengths = [str(length) for length in options.run_lengths]
     listing = _run_json("benchmarks.listing", "--run-lengths", *lengths, environment=_AWS_SETTINGS)
     out += [
-        "Listing a run's states against dynalite through the list function, paging with "
+        "Listing a run's states against DynamoDB Local through the list function, paging with "
         f"`limit={PAGE_LIMIT}` and each X-Next-Cursor to the end (median of repetitions):",
         "",
         "| states | listed | pages | Queries | median ms, all pages | µs per state | body bytes |",
@@ -239,9 +238,9 @@ def main() -> None:
     ]
     imported = _run_json("benchmarks.importing", environment=_AWS_SETTINGS)
     out += [
-        f"Importing from a live Prefect 3.9.1 server (SQLite) into dynalite: {imported['runs']}"
-        " flow runs and their task runs, median of rounds; the floor only reads the same "
-        "states from the server, with the importer's concurrency:",
+        "Importing from a live Prefect 3.9.1 server (SQLite) into DynamoDB Local: "
+        f"{imported['runs']} flow runs and their task runs, median of rounds; the floor only "
+        "reads the same states from the server, with the importer's concurrency:",
         "",
         "| states | read floor, states/s | import, states/s | import ÷ floor (time) |",
         "|--:|--:|--:|--:|",

@@ -16,11 +16,11 @@ from moto import mock_aws
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.services import dynamodb_repository
 from api.settings import Settings
-from benchmarks.functions import invoke
 from benchmarks.states import LISTED_STATES, sample_state
+from local.invoke import invoke
+from local.lambda_events import http_api_event
 from local.tables import create_tables
 from storage.dynamodb import dynamodb_client
-from tests.lambda_events import http_api_event
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,18 +3,15 @@
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs
 
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from local.tables import load_template
 
 if TYPE_CHECKING:
-    from mangum import Mangum
-    from mangum.types import LambdaContext
+    pass
 
-PROJECT = Path(__file__).resolve().parent.parent
-EVENTS = PROJECT / "events"
 
 Operation = Literal["read", "delete", "list", "set_state"]
 
@@ -66,11 +63,6 @@ def storage_request(event: dict[str, Any]) -> StorageRequest | None:
         if run_path == kind.runs_path and last == "set_state" and method == "POST":
             return StorageRequest(kind, "set_state", action)
     return None
-
-
-def invoke(handler: "Mangum", event: dict[str, Any]) -> dict[str, Any]:
-    """One invocation, as the tests make it: Mangum reads no field of the context."""
-    return handler(event, cast("LambdaContext", None))
 
 
 def load_event(folder: Path, function: LambdaFunction) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Importing from a live Prefect 3.9.1 server into dynalite, beside the floor: the time to
+"""Importing from a live Prefect 3.9.1 server into DynamoDB Local, beside the floor: the time to
 only read the same states from the server, with the same concurrency. Prints JSON.
 
 The server holds `--runs` flow runs of 3 states, each with a task run of 3 states
@@ -22,8 +22,9 @@ from importer.progress import Progress
 from importer.setup import CONNECTIONS, open_importer
 from importer.source import PrefectSource
 from local.database import LOCAL_AWS_SETTINGS
+from local.dynamodb_local import dynamodb_local
+from local.servers import prefect_server, run_prefect_flows
 from local.tables import create_tables
-from tests.servers import dynalite_server, prefect_server, run_prefect_flows
 
 
 def read_everything(source: PrefectSource) -> int:
@@ -57,7 +58,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory(prefix="bench-prefect-") as home,
         prefect_server(Path(home)) as api_url,
-        dynalite_server() as endpoint,
+        dynamodb_local() as endpoint,
     ):
         run_prefect_flows(api_url, Path(home), "recorded", str(options.runs))
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint

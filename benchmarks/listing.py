@@ -1,9 +1,10 @@
-"""Listing cost against dynalite: runs of 10 to 10,000 states, through the list function.
+"""Listing cost against DynamoDB Local (in memory): runs of 10 to 10,000 states, through the
+list function.
 
 Each run is listed as a client pages through it (`limit`, then each `X-Next-Cursor`), so
 every length is listed the same way: one Query per page, and no call per state.
-Run as `python -m benchmarks.listing`: it starts dynalite on a free loopback port, fills
-the tables in parallel, measures, stops dynalite, and prints its figures as JSON.
+Run as `python -m benchmarks.listing`: it starts DynamoDB Local on a free loopback port, fills
+the tables in parallel, measures, stops it, and prints its figures as JSON.
 """
 
 import argparse
@@ -11,26 +12,22 @@ import dataclasses
 import json
 import os
 import statistics
-import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from api.paging import MAX_LIMIT, NEXT_CURSOR_HEADER
 from api.runs import FLOW_RUN
-from benchmarks.functions import PROJECT, invoke
 from benchmarks.states import sample_state
-from tests.lambda_events import http_api_event
-from tests.servers import free_port
+from local.dynamodb_local import dynamodb_local
+from local.invoke import invoke
+from local.lambda_events import http_api_event
 
 if TYPE_CHECKING:
     from mangum import Mangum
 
-DYNALITE = PROJECT / "node_modules" / ".bin" / "dynalite"
 RUN_LENGTHS = (10, 100, 1_000, 10_000)
 SEED_THREADS = 8
 PAGE_LIMIT = MAX_LIMIT  # states per page: the most a client may ask for
@@ -48,27 +45,8 @@ class ListingFigures:
     body_bytes: int
 
 
-@contextmanager
-def dynalite() -> Iterator[str]:
-    """dynalite on a free loopback port; yields its endpoint URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            *(str(DYNALITE), "--host", "127.0.0.1", "--port", str(port)),
-            *("--createTableMs", "0", "--deleteTableMs", "0"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def measure_listing(run_lengths: tuple[int, ...]) -> list[ListingFigures]:
-    with dynalite() as endpoint:
+    with dynamodb_local() as endpoint:
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
         # Imported once the endpoint is set: the function's client is made from it.
         from api.services import dynamodb_repository
@@ -78,7 +56,6 @@ def measure_listing(run_lengths: tuple[int, ...]) -> list[ListingFigures]:
         from storage.dynamodb import dynamodb_client
 
         client = dynamodb_client()
-        _wait_until_answering(client)
         create_tables(client, Settings())
         repository = dynamodb_repository(FLOW_RUN.table, Settings().flow_run_states.name)
         runs = {length: str(uuid.uuid4()) for length in run_lengths}
@@ -138,18 +115,6 @@ def _list_in_pages(handler: "Mangum", run_id: str) -> list[str]:
         if cursor is None:
             return bodies
         query = f"{FLOW_RUN.run_id_field}={run_id}&limit={PAGE_LIMIT}&cursor={cursor}"
-
-
-def _wait_until_answering(client: Any, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            client.list_tables()
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def main() -> None:

@@ -28,12 +28,12 @@ from api.services import RepositoryProvider, dynamodb_repository
 from api.settings import Settings
 from benchmarks.functions import (
     LambdaFunction,
-    invoke,
     load_event,
     storage_request,
     template_functions,
 )
 from benchmarks.states import after_each, before_each, seed
+from local.invoke import invoke
 from storage.memory import InMemoryStateRepository
 from storage.repository import StateRepository
 from storage.tables import StateTable

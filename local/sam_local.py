@@ -24,21 +24,21 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import botocore.session
-import httpx
 
 from api.settings import DYNAMODB_ENDPOINT_VARIABLE, TABLE_VARIABLES, Settings
 from local.container_images import DYNAMODB_PORT, ContainerImages, container_images
 from local.database import LOCAL_AWS_SETTINGS
 from local.docker_engine import docker, docker_engine
+from local.paths import PROJECT
+from local.servers import wait_until_answering
 from local.tables import create_tables
 from storage.dynamodb import CLIENT_CONFIG
 from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES
@@ -46,7 +46,6 @@ from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-PROJECT = Path(__file__).resolve().parent.parent
 SAM = os.environ.get("SAM") or str(PROJECT / ".tools" / "sam" / "bin" / "sam")
 DYNAMODB_HOST = "dynamodb"  # DynamoDB Local's name on the run's network
 START_SECONDS = 300  # `start-api --warm-containers EAGER` starts every function first
@@ -96,7 +95,7 @@ def docker_network() -> Iterator[str]:
 
 
 @contextmanager
-def dynamodb_local(network: str, images: ContainerImages) -> Iterator[str]:
+def dynamodb_local_container(network: str, images: ContainerImages) -> Iterator[str]:
     """DynamoDB Local on `network`, with the template's tables: its endpoint on 127.0.0.1."""
     container = docker(
         *("run", "--detach", "--network", network, "--network-alias", DYNAMODB_HOST),
@@ -117,31 +116,11 @@ def dynamodb_local(network: str, images: ContainerImages) -> Iterator[str]:
                 config=CLIENT_CONFIG,
             ),
         )
-        _wait_until(lambda: _answers(client), f"DynamoDB Local ({container[:12]})")
+        wait_until_answering(endpoint, timeout=START_SECONDS)
         create_tables(client, Settings())
         yield endpoint
     finally:
         docker("rm", "--force", "--volumes", container)
-
-
-def _answers(client: "DynamoDBClient") -> bool:
-    try:
-        client.list_tables()
-        return True
-    except Exception:  # not up yet: refused, reset, or a timeout
-        return False
-
-
-def _wait_until(
-    ready: Callable[[], bool], what: str, process: "subprocess.Popen[bytes] | None" = None
-) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while not ready():
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} did not answer within {START_SECONDS} s")
-        time.sleep(0.25)
 
 
 @dataclass(frozen=True)
@@ -195,7 +174,7 @@ class SamLocal:
         )
         api_url = f"http://127.0.0.1:{port}/api"
         try:
-            _wait_until(lambda: _health_answers(api_url), "sam local start-api", process)
+            wait_until_answering(f"{api_url}/health", process, timeout=START_SECONDS)
             yield api_url
         finally:
             process.send_signal(signal.SIGINT)  # SAM stops its warm containers on Ctrl-C
@@ -208,13 +187,6 @@ class SamLocal:
 
 def _hear_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _health_answers(api_url: str) -> bool:
-    try:
-        return httpx.get(f"{api_url}/health", timeout=5).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 def _sam_environment() -> dict[str, str]:
@@ -233,7 +205,7 @@ def sam_local(build_dir: Path, architecture: str) -> Iterator[SamLocal]:
         stack.enter_context(docker_engine())
         images = container_images(architecture)
         network = stack.enter_context(docker_network())
-        endpoint = stack.enter_context(dynamodb_local(network, images))
+        endpoint = stack.enter_context(dynamodb_local_container(network, images))
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sam-local-")))
         environment_file = scratch / "environment.json"
         # Variables the template declares, as every function sees them here.

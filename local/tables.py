@@ -2,20 +2,18 @@
 deployed one."""
 
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 from botocore.exceptions import ClientError
 
 from api.settings import Settings
+from local.paths import TEMPLATE
 from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TimeToLiveSpecificationTypeDef
-
-TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 
 # What CreateTable takes from a template's table. Of the rest, Time to Live is applied where
 # the emulator has it; point-in-time recovery and deletion protection only matter on AWS.
@@ -87,8 +85,8 @@ def create_tables(client: "DynamoDBClient", settings: Settings) -> None:
 def _enable_time_to_live(
     client: "DynamoDBClient", name: str, specification: "TimeToLiveSpecificationTypeDef"
 ) -> None:
-    """Turn on TTL deletion where the emulator has it (moto does; dynalite answers
-    UnknownOperationException). Nothing depends on it: reads skip expired states anyway."""
+    """Turn on TTL deletion where the emulator has it (moto and DynamoDB Local do; some
+    answer UnknownOperationException). Nothing depends on it: reads skip expired states."""
     try:
         client.update_time_to_live(TableName=name, TimeToLiveSpecification=specification)
     except ClientError as error:

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
-from tests.servers import run_prefect_flows
+from local.servers import run_prefect_flows
 
 AUTH_STRING = "importer:s3cret"  # ASCII: Prefect 3.9.1 answers 500 to a non-ASCII one
 History = dict[RunKind, dict[str, list[dict[str, Any]]]]  # each kind's runs, their states

@@ -2,7 +2,6 @@
 GET /api/health; and, deployed, the auth string read from Secrets Manager or SSM."""
 
 import base64
-import json
 import logging
 import re
 from collections.abc import Callable, Iterator
@@ -24,10 +23,11 @@ from api.runs import FLOW_RUN, RunKind
 from api.services import RepositoryProvider
 from api.settings import AUTH_STRING_ARN_VARIABLE, AUTH_STRING_VARIABLE, Settings, SettingsError
 from local.app import local_app
+from local.invoke import invoke, status_and_body
+from local.lambda_events import http_api_event
 from local.tables import create_tables, load_template
 from storage.dynamodb import dynamodb_client
-from tests.conftest import API_VERSION_HEADER, new_id
-from tests.lambda_events import http_api_event
+from tests.helpers import API_VERSION_HEADER, new_id
 from tests.template import api_function_ids
 
 AUTH_STRING = "admin:pass"
@@ -220,10 +220,9 @@ STORES = {"secretsmanager": keep_in_secrets_manager, "ssm": keep_in_ssm}
 READS = {"GetSecretValue", "GetParameter"}
 
 
-def invoke(handler: Any, method: str, path: str, authorization: str | None) -> tuple[int, Any]:
+def answer(handler: Any, method: str, path: str, authorization: str | None) -> tuple[int, Any]:
     headers = {} if authorization is None else {"authorization": authorization}
-    response = handler(http_api_event(method, path, headers=headers), None)
-    return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+    return status_and_body(invoke(handler, http_api_event(method, path, headers=headers)))
 
 
 @pytest.mark.parametrize("store", STORES.values(), ids=STORES.keys())
@@ -237,14 +236,14 @@ def test_deployed_the_auth_string_is_read_once_per_process_on_the_first_request(
         function_handler(partial(read_state_router, FLOW_RUN), settings=settings),
     ]
     assert aws_calls == []  # nothing read when the functions are made
-    assert invoke(handlers[0], "GET", HEALTH_PATH, None) == (200, True)
+    assert answer(handlers[0], "GET", HEALTH_PATH, None) == (200, True)
     assert aws_calls == []  # nor for a request that needs no auth
     state_path = f"{FLOW_RUN.states_path}/{new_id()}"
     for _ in range(3):
-        assert invoke(handlers[0], "GET", "/api/admin/version", None) == (401, UNAUTHORIZED)
-        assert invoke(handlers[0], "GET", "/api/admin/version", GOOD) == (200, "3.9.1")
-        assert invoke(handlers[1], "GET", state_path, basic("admin:no")) == (401, UNAUTHORIZED)
-        assert invoke(handlers[1], "GET", state_path, GOOD)[0] == 404
+        assert answer(handlers[0], "GET", "/api/admin/version", None) == (401, UNAUTHORIZED)
+        assert answer(handlers[0], "GET", "/api/admin/version", GOOD) == (200, "3.9.1")
+        assert answer(handlers[1], "GET", state_path, basic("admin:no")) == (401, UNAUTHORIZED)
+        assert answer(handlers[1], "GET", state_path, GOOD)[0] == 404
     assert [call for call in aws_calls if call in READS] == [
         "GetSecretValue" if store is keep_in_secrets_manager else "GetParameter"
     ]
@@ -263,7 +262,7 @@ def test_without_an_arn_no_secret_client_is_made(
     monkeypatch.setattr(botocore.session.Session, "create_client", recording)
     for settings in (Settings(), Settings(auth_string=AUTH_STRING)):
         handler = function_handler(partial(read_state_router, FLOW_RUN), settings=settings)
-        assert invoke(handler, "GET", f"{FLOW_RUN.states_path}/{new_id()}", GOOD)[0] == 404
+        assert answer(handler, "GET", f"{FLOW_RUN.states_path}/{new_id()}", GOOD)[0] == 404
     assert set(made) <= {"dynamodb"}
     assert not READS & set(aws_calls)
 
@@ -275,10 +274,10 @@ def test_a_failed_read_fails_closed_and_is_tried_again(
     arn = f"arn:aws:ssm:us-east-1:123456789012:parameter{name}"
     handler = function_handler(client.router, settings=Settings(auth_string_arn=arn))
     internal_error = (500, {"exception_message": "Internal Server Error"})
-    assert invoke(handler, "GET", "/api/version", GOOD) == internal_error  # not there yet
+    assert answer(handler, "GET", "/api/version", GOOD) == internal_error  # not there yet
     aws_client("ssm").put_parameter(Name=name, Value=AUTH_STRING, Type="SecureString")
-    assert invoke(handler, "GET", "/api/version", GOOD) == (200, "0.8.4")
-    assert invoke(handler, "GET", "/api/version", None) == (401, UNAUTHORIZED)
+    assert answer(handler, "GET", "/api/version", GOOD) == (200, "0.8.4")
+    assert answer(handler, "GET", "/api/version", None) == (401, UNAUTHORIZED)
     assert [call for call in aws_calls if call in READS] == ["GetParameter", "GetParameter"]
 
 
@@ -301,8 +300,8 @@ def test_a_misconfigured_auth_string_fails_closed(
 ) -> None:
     handler = function_handler(client.router, settings=Settings(auth_string_arn=arn()))
     for authorization in (GOOD, None, basic("")):
-        assert invoke(handler, "GET", "/api/version", authorization)[0] == 500
-    assert invoke(handler, "GET", HEALTH_PATH, None) == (200, True)
+        assert answer(handler, "GET", "/api/version", authorization)[0] == 500
+    assert answer(handler, "GET", HEALTH_PATH, None) == (200, True)
 
 
 @pytest.mark.parametrize("store", STORES.values(), ids=STORES.keys())
@@ -317,7 +316,7 @@ def test_the_auth_string_is_never_logged(
     arn = store(secret)
     handler = function_handler(client.router, settings=Settings(auth_string_arn=arn))
     with caplog.at_level(logging.DEBUG):
-        assert invoke(handler, "GET", "/api/version", basic(secret)) == (200, "0.8.4")
+        assert answer(handler, "GET", "/api/version", basic(secret)) == (200, "0.8.4")
     assert any(record.name.startswith("botocore") for record in caplog.records)
     assert arn in caplog.text
     assert secret.removeprefix("admin:") not in caplog.text

@@ -5,8 +5,9 @@ Only answers are checked here, never durations: `make bench` prints those.
 
 import pytest
 
-from benchmarks.functions import EVENTS, LambdaFunction, load_event, template_functions
+from benchmarks.functions import LambdaFunction, load_event, template_functions
 from benchmarks.warm import measure_function
+from local.paths import EVENTS
 
 EXPECTED_ANSWERS = {
     "ReadFlowRunStateFunction": 200,

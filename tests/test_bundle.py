@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from bundle.build import SERVICE_PACKAGES
 from local.invoke import function_ids, function_properties
+from local.paths import PROJECT, REQUIREMENTS
 from local.tables import load_template
 from tests.template import api_function_ids
 
-PROJECT = Path(__file__).resolve().parent.parent
-SERVICE_PACKAGES = ("api", "handlers", "storage")
+pytestmark = pytest.mark.slow  # `sam build`
+
 HASH_BASED_UNCHECKED = 0b01  # a pyc's flags: compared with no source, whatever its mtime
 MACHINES = {"arm64": "aarch64", "x86_64": "x86_64"}  # Lambda's names, the wheels'
 
@@ -73,7 +75,7 @@ def test_each_function_imports_its_handler_from_its_own_bundle(build: Path) -> N
 import importlib, json, sys
 loaded_from = {}
 def service_modules():
-    return [name for name in sys.modules if name.split(".")[0] in ("api", "handlers", "storage")]
+    return [name for name in sys.modules if name.split(".")[0] in json.loads(sys.argv[2])]
 for bundle, module in json.loads(sys.argv[1]):
     for name in service_modules():
         del sys.modules[name]
@@ -88,7 +90,7 @@ print(json.dumps(loaded_from))
         for logical_id in function_ids()
     ]
     result = subprocess.run(
-        [sys.executable, "-I", "-c", script, json.dumps(handlers)],
+        [sys.executable, "-I", "-c", script, json.dumps(handlers), json.dumps(SERVICE_PACKAGES)],
         cwd=build,
         capture_output=True,
         text=True,
@@ -121,7 +123,7 @@ def test_the_layer_holds_the_runtime_dependencies_for_the_functions_machine(buil
     installed = {_distribution(path.name.split("-")[0]) for path in packages.glob("*.dist-info")}
     required = {
         _distribution(line.split("==")[0])
-        for line in (PROJECT / "requirements.txt").read_text().splitlines()
+        for line in REQUIREMENTS.read_text().splitlines()
         if line and not line.startswith(("#", " "))
     }
     assert installed == required

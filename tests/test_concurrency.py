@@ -25,7 +25,9 @@ from api.states import new_state
 from storage.dynamodb import DynamoDBStateRepository
 from storage.repository import StoredState
 from storage.tables import FLOW_RUN_STATES
-from tests.conftest import API_VERSION_HEADER, client_at, new_id
+from tests.helpers import API_VERSION_HEADER, client_at, new_id
+
+pytestmark = pytest.mark.slow  # a moto server and two service processes
 
 CALLERS = 16
 WRITERS = 8

@@ -8,17 +8,19 @@ import re
 import subprocess
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 
+from api.route_table import path_pattern
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.services import RepositoryProvider
 from api.settings import Settings
-from local.invoke import LocalContext, function_handler, function_ids
-from tests.conftest import repository_of
+from local.invoke import function_handler, function_ids, status_and_body
+from local.invoke import invoke as invoke_function
+from local.paths import EVENTS, PROJECT
+from tests.helpers import repository_of
 from tests.template import (
     DEFAULT_ROUTE,
     Operation,
@@ -27,9 +29,6 @@ from tests.template import (
     route_keys,
     state_route,
 )
-
-PROJECT = Path(__file__).resolve().parent.parent
-EVENTS = PROJECT / "events"
 
 
 def event_of(logical_id: str) -> dict[str, Any]:
@@ -46,7 +45,7 @@ def in_process(repositories: RepositoryProvider) -> Invoke:
 
     def answer(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
         handler = function_handler(logical_id, Settings(), repositories)
-        return handler(event, LocalContext(function_name=logical_id))
+        return invoke_function(handler, event, logical_id)
 
     return answer
 
@@ -57,15 +56,10 @@ def invoke(repositories: RepositoryProvider) -> Invoke:
     return in_process(repositories)
 
 
-def status_and_body(response: dict[str, Any]) -> tuple[int, Any]:
-    """A response's status and JSON body (None when empty)."""
-    return response["statusCode"], json.loads(response["body"]) if response["body"] else None
-
-
 def _route_pattern(route_key: str) -> re.Pattern[str]:
     """How API Gateway matches a route key; a trailing "/" reaches the unslashed route."""
     method, path = route_key.split(" ", 1)
-    return re.compile(f"{method} " + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "/?")
+    return re.compile(f"{method} {path_pattern(path)}/?")
 
 
 def test_every_function_has_one_event_and_every_event_a_function() -> None:
@@ -121,7 +115,7 @@ def delete_event_states(repositories: RepositoryProvider) -> None:
 
 @pytest.fixture
 def without_event_states(repositories: RepositoryProvider) -> None:
-    """Each test starts without the events' states: dynalite is one database per session."""
+    """Each test starts without the events' states: DynamoDB Local is one database per session."""
     delete_event_states(repositories)
 
 
@@ -194,6 +188,7 @@ def make_invoke(logical_id: str, **environment: str) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.slow
 def test_make_invoke_prints_the_lambda_response_and_logs_the_request() -> None:
     result = make_invoke("SetTaskRunStateFunction")
     response = json.loads(result.stdout)
@@ -209,6 +204,7 @@ def test_make_invoke_prints_the_lambda_response_and_logs_the_request() -> None:
     )
 
 
+@pytest.mark.slow
 def test_make_invoke_on_a_dynamodb_endpoint_keeps_the_states(moto_endpoint: str) -> None:
     on_moto_server = {"AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint, "LOG_LEVEL": "WARNING"}
     written = make_invoke("SetFlowRunStateFunction", **on_moto_server)

@@ -22,9 +22,10 @@ from fastapi.testclient import TestClient
 from api.runs import FLOW_RUN, RunKind
 from api.settings import TABLE_VARIABLES, Settings, TableSettings
 from local.app import local_app
+from local.servers import free_port, moto_process
 from local.tables import create_tables, load_template
 from storage.dynamodb import CLIENT_CONFIG
-from tests.conftest import (
+from tests.helpers import (
     API_VERSION_HEADER,
     client_at,
     new_id,
@@ -32,7 +33,6 @@ from tests.conftest import (
     set_state,
     table_name,
 )
-from tests.servers import free_port, moto_process
 
 ATTEMPTS = CLIENT_CONFIG.retries["total_max_attempts"]  # type: ignore[index]
 UNAVAILABLE = {"exception_message": "Service Unavailable"}
@@ -126,6 +126,7 @@ def answer_every_attempt_with(code: str) -> Callable[..., AWSResponse]:
     return answer
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException"])
 def test_throttling_past_every_retry_is_503_then_the_next_request_succeeds(
     moto_tables: str, code: str
@@ -164,6 +165,7 @@ def test_an_unreachable_endpoint_is_503_after_the_configured_attempts(
     assert service.attempts == ATTEMPTS
 
 
+@pytest.mark.slow
 def test_a_stopped_server_is_503_and_nothing_accepted_is_lost() -> None:
     kind = FLOW_RUN  # task runs take the same path; the case waits out every read timeout
     with moto_process() as (endpoint, process):
@@ -207,6 +209,7 @@ def assert_logged_misconfiguration(
         assert code in message
 
 
+@pytest.mark.slow
 def test_a_missing_table_is_500_and_the_log_names_it(
     moto_tables: str, kind: RunKind, service_log: pytest.LogCaptureFixture
 ) -> None:
@@ -234,6 +237,7 @@ def test_a_missing_table_is_500_and_the_log_names_it(
     assert fixed.listed(kind, run_id) == [earlier, later]
 
 
+@pytest.mark.slow
 def test_denied_access_is_500_and_the_log_names_the_table(
     moto_tables: str, kind: RunKind, service_log: pytest.LogCaptureFixture
 ) -> None:

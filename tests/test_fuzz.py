@@ -34,7 +34,9 @@ from storage.repository import (
     StoredState,
 )
 from storage.tables import FLOW_RUN_STATES
-from tests.conftest import API_VERSION_HEADER
+from tests.helpers import API_VERSION_HEADER
+
+pytestmark = pytest.mark.slow  # hundreds of generated requests per route
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", local_app(Settings()))
 

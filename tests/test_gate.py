@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from api.runs import RunKind
 from api.services import RepositoryProvider
 from api.settings import Settings
-from tests.conftest import new_id
+from tests.helpers import new_id
 
 STATE_ID = "0195f3a4-1b2c-7d3e-8f40-123456789abc"
 

@@ -7,14 +7,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LambdaFunction, new_id
-from tests.lambda_events import http_api_event
-
-
-def invoke(
-    function: Callable[[dict[str, Any], Any], dict[str, Any]], event: dict[str, Any]
-) -> dict[str, Any]:
-    return function(event, None)
+from local.invoke import invoke, status_and_body
+from local.lambda_events import http_api_event
+from tests.helpers import LambdaFunction, new_id
 
 
 def deployed(module: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -23,10 +18,6 @@ def deployed(module: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
         f"handlers.{module}"
     ).handler
     return handler
-
-
-def body_of(response: dict[str, Any]) -> Any:
-    return json.loads(response["body"]) if response["body"] else None
 
 
 @pytest.mark.parametrize("kind_name", ["flow", "task"])
@@ -53,17 +44,17 @@ def test_each_state_function_end_to_end(lambda_function: LambdaFunction, kind_na
     )
     created = invoke(lambda_function(f"set_{kind_name}_run_state"), event)
     assert created["statusCode"] == 201
-    state = body_of(created)["state"]
+    state = status_and_body(created)[1]["state"]
     assert state["data"] == {"n": 2**70}
     assert state["state_details"][f"{kind_name}_run_id"] == run_id
     retried = invoke(lambda_function(f"set_{kind_name}_run_state"), event)
-    assert (retried["statusCode"], body_of(retried)["status"]) == (200, "REJECT")
+    assert (retried["statusCode"], status_and_body(retried)[1]["status"]) == (200, "REJECT")
 
     read = invoke(
         lambda_function(f"read_{kind_name}_run_state"),
         http_api_event("GET", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
     )
-    assert (read["statusCode"], body_of(read)) == (200, state)
+    assert status_and_body(read) == (200, state)
     assert read["headers"]["content-type"] == "application/json"
 
     for path in (states, states + "/"):  # API Gateway sends both to the one route
@@ -71,7 +62,7 @@ def test_each_state_function_end_to_end(lambda_function: LambdaFunction, kind_na
             lambda_function(f"list_{kind_name}_run_states"),
             http_api_event("GET", path, query=f"{kind_name}_run_id={run_id}"),
         )
-        assert (listed["statusCode"], body_of(listed)) == (200, [state])
+        assert status_and_body(listed) == (200, [state])
 
     deleted = invoke(
         lambda_function(f"delete_{kind_name}_run_state"),
@@ -82,7 +73,7 @@ def test_each_state_function_end_to_end(lambda_function: LambdaFunction, kind_na
         lambda_function(f"read_{kind_name}_run_state"),
         http_api_event("GET", f"{states}/{state['id']}", path_parameters={"id": state["id"]}),
     )
-    assert (missing["statusCode"], body_of(missing)) == (
+    assert status_and_body(missing) == (
         404,
         {"detail": f"{kind_name.capitalize()} run state not found"},
     )
@@ -99,7 +90,7 @@ def test_each_state_function_end_to_end(lambda_function: LambdaFunction, kind_na
 )
 def test_client_routes_function(path: str, query: str, status: int, body: Any) -> None:
     response = invoke(deployed("client_routes"), http_api_event("GET", path, query=query))
-    assert (response["statusCode"], body_of(response)) == (status, body)
+    assert status_and_body(response) == (status, body)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +108,7 @@ def test_fallback_function(method: str, path: str, status: int, allow: str | Non
     assert response["headers"].get("allow") == allow
     if method != "HEAD":
         expected = "Not Found" if status == 404 else "Method Not Allowed"
-        assert body_of(response) == {"detail": expected}
+        assert status_and_body(response)[1] == {"detail": expected}
 
 
 def test_an_unexpected_error_is_the_contract_500(
@@ -135,4 +126,4 @@ def test_an_unexpected_error_is_the_contract_500(
     )
     assert response["statusCode"] == 500
     assert response["headers"]["content-type"] == "application/json"
-    assert body_of(response) == {"exception_message": "Internal Server Error"}
+    assert status_and_body(response)[1] == {"exception_message": "Internal Server Error"}

@@ -30,12 +30,12 @@ from importer.copy import Importer
 from importer.progress import Progress
 from importer.setup import open_importer
 from local.app import local_app
+from local.paths import PROJECT
 from local.tables import create_tables
 from storage.repository import fixed_width_utc
 from storage.tables import EXPIRES_AT, FLOW_RUN_STATES, TASK_RUN_STATES
-from tests.conftest import API_VERSION_HEADER, repositories_on
+from tests.helpers import API_VERSION_HEADER, repositories_on
 from tests.prefect_source import AUTH_STRING, History, Source
-from tests.servers import PROJECT
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -46,7 +46,7 @@ KINDS = (FLOW_RUN, TASK_RUN)
 
 
 def fresh_settings(retention: timedelta | None = None) -> Settings:
-    """Settings naming tables of the test's own (dynalite is one server for the session)."""
+    """Settings naming tables of the test's own (DynamoDB Local is one server for the session)."""
     suffix = uuid.uuid4().hex[:8]
     return Settings(
         flow_run_states=TableSettings(f"flow-run-states-{suffix}", retention),
@@ -201,7 +201,7 @@ def test_two_copies_at_once_and_the_apis_own_writes_lose_and_duplicate_nothing(
 
 
 def test_follow_copies_a_new_run_then_stops_cleanly_on_sigterm(
-    source: Source, dynalite: "DynamoDBClient"
+    source: Source, dynamodb_local: "DynamoDBClient"
 ) -> None:
     """`make import`, then `python -m importer --follow` (what `make import FOLLOW=1` runs): a
     new flow run appears in the copy, and SIGTERM ends the follower with exit 0 and a
@@ -211,7 +211,7 @@ def test_follow_copies_a_new_run_then_stops_cleanly_on_sigterm(
         TABLE_VARIABLES[table].name: settings.table(table).name
         for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
     }
-    endpoint = dynalite.meta.endpoint_url
+    endpoint = dynamodb_local.meta.endpoint_url
     environment = {
         **os.environ,
         **names,
@@ -235,14 +235,18 @@ def test_follow_copies_a_new_run_then_stops_cleanly_on_sigterm(
         text=True,
     )
     try:
-        store = CheckpointStore(dynalite, settings.table(FLOW_RUN_STATES).name, source.api_url)
+        store = CheckpointStore(
+            dynamodb_local, settings.table(FLOW_RUN_STATES).name, source.api_url
+        )
         assert store.load().watermark is not None  # make import completed a pass
         known = set(source.run_ids(FLOW_RUN))
         source.run_flows("runs", "1")
         (new_run,) = set(source.run_ids(FLOW_RUN)) - known
         expected = source.states(FLOW_RUN, new_run)
         flow_table = settings.table(FLOW_RUN_STATES).name
-        wait_for(lambda: stored_states(dynalite, flow_table, FLOW_RUN, new_run) == len(expected))
+        wait_for(
+            lambda: stored_states(dynamodb_local, flow_table, FLOW_RUN, new_run) == len(expected)
+        )
         follower.send_signal(signal.SIGTERM)
         _, errors = follower.communicate(timeout=60)
     finally:
@@ -333,7 +337,7 @@ def test_a_source_without_the_auth_string_is_refused_clearly(source: Source) -> 
 
 
 def test_a_source_that_does_not_answer_is_named() -> None:
-    from tests.servers import free_port
+    from local.servers import free_port
 
     result = make_import(f"http://127.0.0.1:{free_port()}/api")
     assert result.returncode == 1

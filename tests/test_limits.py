@@ -14,12 +14,12 @@ from api.runs import FLOW_RUN, RunKind
 from api.schemas import StateCreate, StateType
 from api.services import RepositoryProvider
 from api.states import new_state
+from local.invoke import invoke
+from local.lambda_events import http_api_event
 from storage.repository import StoredState
-from tests.conftest import LambdaFunction, new_id, repository_of, set_state, table_name
-from tests.lambda_events import http_api_event
-from tests.test_handlers import invoke
+from tests.helpers import LambdaFunction, new_id, repository_of, set_state, table_name
 
-ITEM_LIMIT = 409_600  # AWS's 400 KB, as AWS and dynalite count it
+ITEM_LIMIT = 409_600  # AWS's 400 KB, as AWS and DynamoDB Local count it
 
 
 def stored_item_size(item: dict[str, Any]) -> int:
@@ -54,7 +54,7 @@ def test_a_state_of_exactly_the_item_limit(
     state["state_details"] = {"transition_id": transition}
     response = set_state(api, kind, run_id, state)
     state_id = str(uuid5(UUID(run_id), transition))
-    if backend == "dynalite":  # as on AWS: 409,600 bytes is the largest item
+    if backend == "dynamodb_local":  # as on AWS: 409,600 bytes is the largest item
         assert response.status_code == 201
         item = dynamodb.get_item(TableName=table_name(kind), Key={"id": {"S": state_id}})["Item"]
         assert stored_item_size(item) == ITEM_LIMIT
@@ -83,8 +83,9 @@ def test_one_byte_over_the_item_limit_is_413_and_stores_nothing(
     assert api.get(kind.states_path, params={kind.run_id_field: run_id}).json() == []
 
 
-@pytest.mark.parametrize("dynamodb", ["dynalite"], indirect=True)
-def test_dynalite_refuses_one_byte_over_the_item_limit(kind: RunKind, dynamodb: Any) -> None:
+@pytest.mark.slow
+@pytest.mark.parametrize("dynamodb", ["dynamodb_local"], indirect=True)
+def test_the_database_refuses_one_byte_over_the_item_limit(kind: RunKind, dynamodb: Any) -> None:
     """The edge the service counts to is the database's own: written directly, an item of
     409,601 bytes is refused."""
     from botocore.exceptions import ClientError

@@ -47,7 +47,10 @@ from prefect.settings import (  # noqa: E402
 )
 from prefect.states import to_state_create  # noqa: E402
 
-from tests.servers import PROJECT, run_states_service  # noqa: E402
+from local.paths import README  # noqa: E402
+from local.servers import run_states_service  # noqa: E402
+
+pytestmark = pytest.mark.slow  # Prefect's client against `make serve`'s process
 
 AUTH_STRING = "prefect:s3cret-pässword"
 REPEATED_TRANSITION = "This run has already made this state transition."
@@ -398,7 +401,7 @@ def test_a_client_without_the_auth_string_is_refused_and_stores_nothing(
 
 def readme_block(language: str) -> str:
     """The first `language` block of the README's "Use it from Prefect" section."""
-    section = (PROJECT / "README.md").read_text().split("\n## Use it from Prefect\n", 1)[1]
+    section = README.read_text().split("\n## Use it from Prefect\n", 1)[1]
     match = re.search(rf"^```{language}\n(.*?)^```", section.split("\n## ", 1)[0], re.M | re.S)
     assert match, f"no {language} block"
     return match.group(1)

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from api.runs import RunKind
 from api.schemas import StateType
-from tests.conftest import new_id, set_state
-from tests.test_set_state import DETAIL_DEFAULTS, listed
+from tests.helpers import DETAIL_DEFAULTS, listed, new_id, set_state
 
 SEEDED = settings(
     derandomize=True,

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from api.runs import RunKind
 from api.services import RepositoryProvider
 from storage.repository import StoredState
-from tests.conftest import new_id, repository_of, set_state
+from tests.helpers import new_id, repository_of, set_state
 
 
 def test_read_by_id(api: TestClient, kind: RunKind) -> None:

@@ -3,11 +3,12 @@ in tests/test_sam_local.py, `make local-api`)."""
 
 import re
 import subprocess
-from pathlib import Path
 
-from tests.servers import moto_server, run_states_service
+import pytest
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+from local.paths import README
+from local.servers import moto_server, run_states_service
+
 SERVE_URL = "http://127.0.0.1:4200/api"  # what `make serve` listens on by default
 
 
@@ -19,6 +20,7 @@ def curl_examples() -> str:
     return block.group(1)
 
 
+@pytest.mark.slow
 def test_the_curl_examples_work_verbatim() -> None:
     # A database of its own: the examples name fixed ids and expect to write them first.
     with moto_server() as endpoint, run_states_service(endpoint) as api_url:

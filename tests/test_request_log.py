@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.request_log import JSONFormatter, request_logger
-from tests.conftest import LambdaFunction, new_id
-from tests.lambda_events import http_api_event
+from local.lambda_events import http_api_event
+from tests.helpers import LambdaFunction, new_id
 
 
 class Records(logging.Handler):

@@ -27,12 +27,12 @@ from api.settings import (
     TableSettings,
 )
 from api.states import new_state
+from local.paths import PROJECT
 from local.tables import create_tables, load_template, table_definition
 from storage import clock
 from storage.dynamodb import DynamoDBStateRepository, dynamodb_client
 from storage.tables import EXPIRES_AT, FLOW_RUN_STATES, TASK_RUN_STATES, TTL, StateTable
-from tests.conftest import new_id, set_state, table_name
-from tests.servers import PROJECT
+from tests.helpers import new_id, set_state, table_name
 
 FLOW_RETENTION_VARIABLE = TABLE_VARIABLES[FLOW_RUN_STATES].retention_days
 TASK_RETENTION_VARIABLE = TABLE_VARIABLES[TASK_RUN_STATES].retention_days
@@ -129,6 +129,7 @@ def test_a_bad_period_stops_make_serve_as_it_starts(monkeypatch: pytest.MonkeyPa
         local_app()
 
 
+@pytest.mark.slow
 def test_a_bad_period_stops_a_set_state_function_as_it_starts() -> None:
     """The Lambda function's init fails, before any request."""
     environment = {**os.environ, TASK_RETENTION_VARIABLE: "-1"}
@@ -332,8 +333,9 @@ def test_local_tables_have_ttl_where_the_emulator_has_it() -> None:
     ("code", "creates"), [("UnknownOperationException", True), ("ValidationException", False)]
 )
 def test_local_tables_skip_ttl_only_where_the_emulator_lacks_it(code: str, creates: bool) -> None:
-    """dynalite answers UpdateTimeToLive with UnknownOperationException: the tables are made
-    without TTL. Any other refusal is a real error."""
+    """An emulator without TTL (dynalite) answers UpdateTimeToLive with
+    UnknownOperationException: the tables are made without TTL. Any other refusal is a real
+    error."""
 
     def refuse(**kwargs: Any) -> tuple[AWSResponse, dict[str, Any]]:
         error = {"Error": {"Code": code, "Message": ""}, "ResponseMetadata": {}}

@@ -23,8 +23,8 @@ from api.runs import RunKind
 from api.services import RepositoryProvider
 from local.container_images import IMAGE_CHOICE_VARIABLE
 from local.sam_local import SamLocal, build, host_architecture, sam_local
-from tests.conftest import API_VERSION_HEADER, client_at, new_id, repositories_on
-from tests.servers import free_port
+from local.servers import free_port
+from tests.helpers import API_VERSION_HEADER, client_at, new_id, repositories_on
 from tests.template import api_function_ids
 from tests.test_events import assert_answers_its_event, delete_event_states, in_process
 from tests.test_readme import assert_curl_examples_work
@@ -51,7 +51,7 @@ def sam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
 
 
 @pytest.fixture
-def dynamodb_local(sam: SamLocal) -> RepositoryProvider:
+def containers_dynamodb(sam: SamLocal) -> RepositoryProvider:
     """The service's repositories on the containers' DynamoDB Local, so that what a test
     writes in this process the functions read there; without the events' states."""
     repositories = repositories_on(client_at(sam.dynamodb_endpoint))
@@ -61,14 +61,14 @@ def dynamodb_local(sam: SamLocal) -> RepositoryProvider:
 
 @pytest.mark.parametrize("logical_id", api_function_ids())
 def test_every_function_answers_its_event_through_sam_local_invoke(
-    sam: SamLocal, dynamodb_local: RepositoryProvider, logical_id: str, tmp_path: Path
+    sam: SamLocal, containers_dynamodb: RepositoryProvider, logical_id: str, tmp_path: Path
 ) -> None:
     def sam_local_invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
         event_file = tmp_path / f"{function}.json"
         event_file.write_text(json.dumps(event))
         return sam.invoke(function, event_file)
 
-    assert_answers_its_event(sam_local_invoke, in_process(dynamodb_local), logical_id)
+    assert_answers_its_event(sam_local_invoke, in_process(containers_dynamodb), logical_id)
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +127,7 @@ def test_what_prefects_client_checks_through_sam_local_start_api(api: httpx.Clie
 
 
 def test_the_readmes_curl_examples_work_through_sam_local_start_api(
-    api_url: str, dynamodb_local: RepositoryProvider
+    api_url: str, containers_dynamodb: RepositoryProvider
 ) -> None:
     """As they stand but for the URL; they write the events' states, deleted beforehand."""
     assert_curl_examples_work(api_url)

@@ -6,35 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.runs import RunKind
-from tests.conftest import new_id, set_state
+from tests.helpers import DETAIL_DEFAULTS, listed, new_id, set_state
 
 STATE_KEYS = ["id", "type", "name", "timestamp", "message", "data", "state_details"]
-DETAIL_DEFAULTS: dict[str, Any] = {
-    "flow_run_id": None,
-    "task_run_id": None,
-    "child_flow_run_id": None,
-    "scheduled_time": None,
-    "cache_key": None,
-    "cache_expiration": None,
-    "deferred": False,
-    "untrackable_result": False,
-    "pause_timeout": None,
-    "pause_reschedule": False,
-    "pause_key": None,
-    "run_input_keyset": None,
-    "refresh_cache": None,
-    "retriable": None,
-    "transition_id": None,
-    "task_parameters_id": None,
-    "traceparent": None,
-    "deployment_concurrency_lease_id": None,
-}
-
-
-def listed(api: TestClient, kind: RunKind, run_id: str) -> list[dict[str, Any]]:
-    response = api.get(f"{kind.states_path}/", params={kind.run_id_field: run_id})
-    assert response.status_code == 200
-    return response.json()  # type: ignore[no-any-return]
 
 
 def test_accepts_and_stores_a_state(api: TestClient, kind: RunKind) -> None:

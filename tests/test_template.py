@@ -26,6 +26,7 @@ from api.settings import (
     Settings,
 )
 from local.invoke import function_handler, function_ids, function_properties
+from local.paths import PROJECT, REQUIREMENTS
 from local.tables import load_template, table_logical_id
 from storage.dynamodb import dynamodb_client
 from storage.tables import FLOW_RUN_STATES, ID, LIST_ORDER, TASK_RUN_STATES, StateTable
@@ -40,7 +41,6 @@ from tests.template import (
     the_http_api,
 )
 
-PROJECT = Path(__file__).resolve().parent.parent
 TABLES = (FLOW_RUN_STATES, TASK_RUN_STATES)
 PSEUDO_PARAMETERS = frozenset(
     {
@@ -459,11 +459,12 @@ def test_the_tests_tables_are_the_templates(dynamodb: Any, table: StateTable) ->
 # --- the bundle's dependencies ---------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_requirements_txt_is_the_lock_exported(tmp_path: Path) -> None:
     """requirements.txt (what the layer installs) records the command that wrote it: rerun on
     the current pyproject.toml and uv.lock, it must give the same file. `make requirements`
     writes it anew."""
-    committed = (PROJECT / "requirements.txt").read_text()
+    committed = REQUIREMENTS.read_text()
     command = committed.splitlines()[1].removeprefix("#").split()
     assert command[:2] == ["uv", "export"]
     for name in ("pyproject.toml", "uv.lock"):

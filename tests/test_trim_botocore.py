@@ -9,6 +9,7 @@ import pytest
 
 from bundle.build import SERVICE_PACKAGES
 from bundle.trim_botocore import CALLED_SERVICES, trim_botocore_data
+from local.paths import PROJECT
 
 ENDPOINTS = {
     "version": 3,
@@ -73,14 +74,13 @@ def test_a_service_botocore_lacks_is_refused_before_anything_is_removed(
 
 def test_every_service_the_code_makes_a_client_for_is_kept() -> None:
     """A client for a trimmed service fails only when deployed: keep the list true."""
-    project = Path(__file__).resolve().parent.parent
     source = "\n".join(
         path.read_text()
         for package in SERVICE_PACKAGES
-        for path in (project / package).rglob("*.py")
+        for path in (PROJECT / package).rglob("*.py")
     )
     assert "create_client(" in source
     named = set(re.findall(r'create_client\(\s*"([a-z0-9-]+)"', source))
     # api/auth.py picks its service from the ARN: "secretsmanager" or "ssm".
-    named |= set(re.findall(r'"(secretsmanager|ssm)"', (project / "api" / "auth.py").read_text()))
+    named |= set(re.findall(r'"(secretsmanager|ssm)"', (PROJECT / "api" / "auth.py").read_text()))
     assert named == CALLED_SERVICES

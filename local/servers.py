@@ -1,9 +1,14 @@
-"""Real servers for tests, on free loopback ports, each stopped by its own handle."""
+"""Servers on free loopback ports, each stopped by its own handle: for the tests and the
+benchmarks."""
 
+import contextlib
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -11,8 +16,9 @@ from pathlib import Path
 
 import httpx
 
-PROJECT = Path(__file__).resolve().parent.parent
-DYNALITE = PROJECT / "node_modules" / ".bin" / "dynalite"
+from local.paths import PROJECT
+
+_PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def free_port() -> int:
@@ -44,20 +50,49 @@ def serving(
     env: Mapping[str, str] | None = None,
     timeout: float = 30,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A server process, once it answers at `health_url`; stopped by its own handle."""
-    process = subprocess.Popen(
-        command, cwd=PROJECT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        wait_until_answering(health_url, process, timeout)
-        yield process
-    finally:
-        process.terminate()
+    """A server process, once it answers at `health_url`; stopped by its own handle.
+
+    It runs in a process group of its own, so that a terminal's Ctrl-C reaches only the
+    process that started it, which stops it after its own shutdown; and it gets SIGTERM
+    when that process ends however it ends, so that no server outlives it.
+    """
+    with tempfile.TemporaryFile() as output:
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_terminate_with_parent,
+        )
+        try:
+            try:
+                wait_until_answering(health_url, process, timeout)
+            except (RuntimeError, TimeoutError) as error:
+                output.seek(0)
+                raise RuntimeError(f"{error}:\n{output.read().decode(errors='replace')}") from None
+            yield process
+        finally:
+            _stop(process)
+
+
+def _terminate_with_parent() -> None:
+    """In the child, before it runs the server: SIGTERM once its parent ends (Linux)."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's process group, then SIGKILL if it has not ended in 10 s."""
+    for stop_signal in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, stop_signal)
         try:
             process.wait(timeout=10)
+            return
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            continue
 
 
 @contextmanager
@@ -78,25 +113,6 @@ def moto_process() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
 def moto_server() -> Iterator[str]:
     """moto's DynamoDB in server mode; yields its endpoint URL."""
     with moto_process() as (endpoint, _):
-        yield endpoint
-
-
-@contextmanager
-def dynalite_server() -> Iterator[str]:
-    """dynalite, a second DynamoDB implementation, in memory; yields its endpoint URL.
-
-    It holds to AWS where moto is lenient: it refuses a key attribute in a Query filter and
-    a GSI key of the wrong type, gives `LastEvaluatedKey` when a last page is exactly full,
-    and cuts items at AWS's 409,600 bytes. `make test` installs it with `npm ci`.
-    """
-    if not DYNALITE.exists():
-        raise RuntimeError(f"{DYNALITE} is missing: run `npm ci` (make test does)")
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}"
-    # Tables become ACTIVE at once (the `table_exists` waiter still sees CREATING first).
-    immediate_tables = ["--createTableMs", "0", "--deleteTableMs", "0"]
-    command = [str(DYNALITE), "--host", "127.0.0.1", "--port", str(port), *immediate_tables]
-    with serving(command, endpoint):
         yield endpoint
 
 

@@ -1,0 +1,88 @@
+"""What many test modules use that is not a fixture: ids, requests, expected bodies."""
+
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import botocore.session
+from botocore.config import Config
+from fastapi.testclient import TestClient
+from mangum import Mangum
+
+from api.runs import RunKind
+from api.services import RepositoryProvider
+from api.settings import Settings
+from storage.dynamodb import CLIENT_CONFIG, DynamoDBStateRepository
+from storage.repository import StateRepository
+from storage.tables import StateTable
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+API_VERSION_HEADER = {"X-Prefect-Api-Version": "0.8.4"}
+
+LambdaFunction = Callable[[str], Mangum]  # a function of `handlers` by module name, built anew
+
+DETAIL_DEFAULTS: dict[str, Any] = {
+    "flow_run_id": None,
+    "task_run_id": None,
+    "child_flow_run_id": None,
+    "scheduled_time": None,
+    "cache_key": None,
+    "cache_expiration": None,
+    "deferred": False,
+    "untrackable_result": False,
+    "pause_timeout": None,
+    "pause_reschedule": False,
+    "pause_key": None,
+    "run_input_keyset": None,
+    "refresh_cache": None,
+    "retriable": None,
+    "transition_id": None,
+    "task_parameters_id": None,
+    "traceparent": None,
+    "deployment_concurrency_lease_id": None,
+}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def set_state(
+    api: TestClient, kind: RunKind, run_id: str, state: dict[str, Any], **body: Any
+) -> Any:
+    return api.post(f"{kind.runs_path}/{run_id}/set_state", json={"state": state, **body})
+
+
+def client_at(endpoint: str, connections: int = 10) -> Any:
+    """A DynamoDB client with the service's timeouts and retries, at a given endpoint."""
+    config = CLIENT_CONFIG.merge(Config(max_pool_connections=connections))
+    return botocore.session.get_session().create_client(
+        "dynamodb", endpoint_url=endpoint, config=config
+    )
+
+
+def listed(api: TestClient, kind: RunKind, run_id: str) -> list[dict[str, Any]]:
+    response = api.get(f"{kind.states_path}/", params={kind.run_id_field: run_id})
+    assert response.status_code == 200
+    return response.json()  # type: ignore[no-any-return]
+
+
+def repositories_on(client: "DynamoDBClient") -> RepositoryProvider:
+    """The service's DynamoDB repositories, on `client`."""
+
+    def provide(table: StateTable, name: str) -> StateRepository:
+        return DynamoDBStateRepository(table, name, client)
+
+    return provide
+
+
+def repository_of(repositories: RepositoryProvider, kind: RunKind) -> StateRepository:
+    """The kind's repository among `repositories`, on the table the default settings name."""
+    return repositories(kind.table, table_name(kind))
+
+
+def table_name(kind: RunKind) -> str:
+    """The kind's table, as the default settings name it (and the tests create it)."""
+    return Settings().table(kind.table).name
