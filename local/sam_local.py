@@ -189,9 +189,27 @@ def _hear_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+# SAM asks AWS's STS for the account id whenever it finds credentials (a call that cannot
+# leave this machine here, and costs 8-11 s of retries per invoke), and hands them to the
+# containers. Without any, it takes its default account and gives the functions dummy keys,
+# which DynamoDB Local (-sharedDb) accepts.
+_AWS_IDENTITY = (
+    *("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"),
+    *("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"),
+    *("AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN"),
+)
+_NO_AWS_IDENTITY = {
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,  # no profile of the user's
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_EC2_METADATA_DISABLED": "true",  # no instance metadata lookup either
+}
+
+
 def _sam_environment() -> dict[str, str]:
+    environment = {name: value for name, value in os.environ.items() if name not in _AWS_IDENTITY}
     return {
-        **os.environ,
+        **environment,
+        **_NO_AWS_IDENTITY,
         "SAM_CLI_TELEMETRY": "0",
         "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION")
         or LOCAL_AWS_SETTINGS["AWS_DEFAULT_REGION"],
