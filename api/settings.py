@@ -5,7 +5,8 @@ what needs them; tests construct `Settings` directly. A bad value stops the proc
 start, naming the variable, rather than failing requests later.
 
 The DynamoDB endpoint is botocore's own setting, read by botocore when the client is made:
-`AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`, else AWS.
+`AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`, else AWS; empty counts as unset (the
+template declares it empty, for `sam local` to set).
 """
 
 import os
@@ -19,6 +20,7 @@ from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
 LOG_LEVEL_VARIABLE = "LOG_LEVEL"
 AUTH_STRING_VARIABLE = "PREFECT_SERVER_API_AUTH_STRING"
 AUTH_STRING_ARN_VARIABLE = "PREFECT_SERVER_API_AUTH_STRING_ARN"
+DYNAMODB_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"  # botocore's (above)
 
 MAX_RETENTION_DAYS = 36_500  # a century: for longer, leave retention off
 _MICROSECONDS_PER_DAY = 86_400_000_000

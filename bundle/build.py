@@ -36,7 +36,8 @@ from local.paths import PROJECT, REQUIREMENTS
 SERVICE_PACKAGES = ("api", "handlers", "storage")
 IMPORTER_PACKAGES = ("api", "storage", "importer")
 LAMBDA_PYTHON = (3, 12)  # template.yaml's Runtime
-UV = os.environ.get("UV", "uv")  # the Makefile passes the uv it installed where none is on PATH
+# The Makefile passes the uv it uses; else the one on PATH, else the one it installs.
+UV = os.environ.get("UV") or shutil.which("uv") or str(PROJECT / ".tools" / "bin" / "uv")
 
 
 def _compile(folder: Path) -> None:

@@ -1,5 +1,6 @@
 """events/: one HTTP API (payload 2.0) event per function of template.yaml, each answered
-through the handler the template names as the contract says; and `make invoke` on them."""
+through the handler the template names as the contract says; and `make invoke` on them.
+tests/test_sam_local.py holds the same functions to the same answers through `sam local invoke`."""
 
 import json
 import os
@@ -38,16 +39,21 @@ def event_of(logical_id: str) -> dict[str, Any]:
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
-@pytest.fixture
-def invoke(repositories: RepositoryProvider) -> Invoke:
-    """Runs an event through the handler the template names for a function, built on this
-    test's DynamoDB."""
+def in_process(repositories: RepositoryProvider) -> Invoke:
+    """Runs an event through the handler the template names for a function, built on
+    `repositories`, in this process."""
 
     def answer(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
         handler = function_handler(logical_id, Settings(), repositories)
         return invoke_function(handler, event, logical_id)
 
     return answer
+
+
+@pytest.fixture
+def invoke(repositories: RepositoryProvider) -> Invoke:
+    """`in_process`, on this test's DynamoDB."""
+    return in_process(repositories)
 
 
 def _route_pattern(route_key: str) -> re.Pattern[str]:
@@ -102,11 +108,15 @@ def _event_state_id(kind: RunKind) -> str:
     return str(uuid.uuid5(uuid.UUID(event["pathParameters"]["id"]), transition_id))
 
 
+def delete_event_states(repositories: RepositoryProvider) -> None:
+    for kind in (FLOW_RUN, TASK_RUN):
+        repository_of(repositories, kind).delete(_event_state_id(kind))
+
+
 @pytest.fixture
 def without_event_states(repositories: RepositoryProvider) -> None:
     """Each test starts without the events' states: DynamoDB Local is one database per session."""
-    for kind in (FLOW_RUN, TASK_RUN):
-        repository_of(repositories, kind).delete(_event_state_id(kind))
+    delete_event_states(repositories)
 
 
 def _stored_state(invoke: Invoke, kind: RunKind) -> dict[str, Any]:
@@ -119,39 +129,45 @@ def _stored_state(invoke: Invoke, kind: RunKind) -> dict[str, Any]:
     return state
 
 
-@pytest.mark.parametrize("logical_id", api_function_ids())
-def test_every_function_answers_its_event_as_the_contract_says(
-    without_event_states: None, invoke: Invoke, logical_id: str
-) -> None:
+def assert_answers_its_event(run: Invoke, arrange: Invoke, logical_id: str) -> None:
+    """The function, run by `run` on its event, answers as the contract says. The state its
+    event reads, lists or deletes is written first by `arrange`, on the same database."""
     event = event_of(logical_id)
     (route_key,) = route_keys(logical_id) & {event["routeKey"]}
     served = state_route(route_key)
     if route_key == DEFAULT_ROUTE:
-        response = invoke(logical_id, event)
+        response = run(logical_id, event)
         assert response["statusCode"] == 405
         assert response["headers"]["allow"] == "GET, DELETE"
         assert json.loads(response["body"]) == {"detail": "Method Not Allowed"}
     elif served is None:
-        assert status_and_body(invoke(logical_id, event)) == (200, True)  # /api/health
+        assert status_and_body(run(logical_id, event)) == (200, True)  # /api/health
     else:
         kind, operation = served
         if operation is Operation.SET_STATE:
-            status, body = status_and_body(invoke(logical_id, event))
+            status, body = status_and_body(run(logical_id, event))
             proposal = json.loads(event["body"])["state"]
             run_id = event["pathParameters"]["id"]
             assert (status, body["status"]) == (201, "ACCEPT")
             assert body["state"]["id"] == _event_state_id(kind)
             assert body["state"]["type"] == proposal["type"]
             assert body["state"]["state_details"][kind.run_id_field] == run_id
-            assert status_and_body(invoke(logical_id, event))[1]["status"] == "REJECT"  # a retry
+            assert status_and_body(run(logical_id, event))[1]["status"] == "REJECT"  # a retry
         else:
-            state = _stored_state(invoke, kind)
+            state = _stored_state(arrange, kind)
             expected = {
                 Operation.READ: (200, state),
                 Operation.LIST: (200, [state]),
                 Operation.DELETE: (204, None),
             }[operation]
-            assert status_and_body(invoke(logical_id, event)) == expected
+            assert status_and_body(run(logical_id, event)) == expected
+
+
+@pytest.mark.parametrize("logical_id", api_function_ids())
+def test_every_function_answers_its_event_as_the_contract_says(
+    without_event_states: None, invoke: Invoke, logical_id: str
+) -> None:
+    assert_answers_its_event(invoke, invoke, logical_id)
 
 
 def make_invoke(logical_id: str, **environment: str) -> subprocess.CompletedProcess[str]:

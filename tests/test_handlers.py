@@ -3,12 +3,20 @@
 import importlib
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+import botocore.session
 import pytest
+from moto import mock_aws
 
+from api.app import function_handler
+from api.routes.read_state import read_state_router
+from api.runs import FLOW_RUN
+from api.settings import Settings
 from local.invoke import invoke, status_and_body
 from local.lambda_events import http_api_event
+from storage.dynamodb import dynamodb_client
 from tests.helpers import LambdaFunction, new_id
 
 
@@ -127,3 +135,26 @@ def test_an_unexpected_error_is_the_contract_500(
     assert response["statusCode"] == 500
     assert response["headers"]["content-type"] == "application/json"
     assert status_and_body(response)[1] == {"exception_message": "Internal Server Error"}
+
+
+def test_a_function_makes_its_dynamodb_client_on_its_first_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not at init: under SnapStart a client made then, with its credentials, would be
+    frozen into the snapshot."""
+    made: list[str] = []
+    dynamodb_client.cache_clear()
+    create_client = botocore.session.Session.create_client
+
+    def recording(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        made.append(service_name)
+        return create_client(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "create_client", recording)
+    with mock_aws():
+        handler = function_handler(partial(read_state_router, FLOW_RUN), settings=Settings())
+        assert made == []
+        event = http_api_event("GET", f"/api/flow_run_states/{new_id()}")
+        assert handler(event, None)["statusCode"] == 500  # moto holds no table
+        assert made == ["dynamodb"]
+    dynamodb_client.cache_clear()

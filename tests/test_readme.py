@@ -1,4 +1,5 @@
-"""The README's curl examples run as they stand against the service `make serve` runs."""
+"""The README's curl examples run as they stand against the service `make serve` runs (and,
+in tests/test_sam_local.py, `make local-api`)."""
 
 import re
 import subprocess
@@ -21,16 +22,22 @@ def curl_examples() -> str:
 
 @pytest.mark.slow
 def test_the_curl_examples_work_verbatim() -> None:
-    script = curl_examples()
-    assert SERVE_URL in script
     # A database of its own: the examples name fixed ids and expect to write them first.
     with moto_server() as endpoint, run_states_service(endpoint) as api_url:
-        result = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", script.replace(SERVE_URL, api_url)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        assert_curl_examples_work(api_url)
+
+
+def assert_curl_examples_work(api_url: str) -> None:
+    """The examples, run against the API at `api_url` (tests/test_sam_local.py runs them
+    through `sam local start-api`), write, read, list, delete and answer as they say."""
+    script = curl_examples()
+    assert SERVE_URL in script
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script.replace(SERVE_URL, api_url)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     accepted, rejected = out.index('"status":"ACCEPT"'), out.index('"status":"REJECT"')

@@ -2,6 +2,7 @@
 resources), and what the deployed service promises: its routes, least privilege, safe data."""
 
 import ast
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from api.route_table import ROUTES
 from api.runs import FLOW_RUN, TASK_RUN
 from api.settings import (
     AUTH_STRING_ARN_VARIABLE,
+    DYNAMODB_ENDPOINT_VARIABLE,
     IMPORT_SOURCE_AUTH_STRING_ARN_VARIABLE,
     IMPORT_SOURCE_URL_VARIABLE,
     LOG_LEVEL_VARIABLE,
@@ -26,6 +28,7 @@ from api.settings import (
 from local.invoke import function_handler, function_ids, function_properties
 from local.paths import PROJECT, REQUIREMENTS
 from local.tables import load_template, table_logical_id
+from storage.dynamodb import dynamodb_client
 from storage.tables import FLOW_RUN_STATES, ID, LIST_ORDER, TASK_RUN_STATES, StateTable
 from tests.template import (
     DEFAULT_ROUTE,
@@ -145,13 +148,15 @@ def test_sub_literals_and_local_variables_are_no_references() -> None:
 # --- functions and routes --------------------------------------------------------------
 
 
-def test_every_function_runs_on_a_current_python_on_arm64() -> None:
+def test_every_function_runs_on_a_current_python_on_arm64_by_default() -> None:
     template = load_template()
     settings = template["Globals"]["Function"]
     version = re.fullmatch(r"python3\.(\d+)", settings["Runtime"])
     assert version is not None
     assert int(version.group(1)) >= 12
-    assert settings["Architectures"] == ["arm64"]
+    parameter = template["Parameters"]["Architecture"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("arm64", ["arm64", "x86_64"])
+    assert settings["Architectures"] == [{"Ref": "Architecture"}]
     for logical_id in function_ids():  # the Globals hold for every function
         assert {"Runtime", "Architectures"}.isdisjoint(function_properties(logical_id))
     (layer,) = (r for r in template["Resources"].values() if r["Type"].endswith("LayerVersion"))
@@ -187,6 +192,7 @@ def test_the_template_sets_only_variables_the_settings_define() -> None:
     defined = {
         LOG_LEVEL_VARIABLE,
         AUTH_STRING_ARN_VARIABLE,
+        DYNAMODB_ENDPOINT_VARIABLE,
         IMPORT_SOURCE_URL_VARIABLE,
         IMPORT_SOURCE_AUTH_STRING_ARN_VARIABLE,
         *(
@@ -202,6 +208,41 @@ def test_the_template_sets_only_variables_the_settings_define() -> None:
             function_properties(logical_id).get("Environment", {}).get("Variables", {})
         )
     assert variables == defined
+
+
+def test_what_holds_wheels_is_built_for_the_functions_architecture() -> None:
+    """The layer and the importer's function (its own dependencies) hold compiled wheels."""
+    template = load_template()
+    parameter = template["Parameters"]["Architecture"]
+    (layer_id,) = (
+        logical_id
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Serverless::LayerVersion"
+    )
+    assert template["Resources"][layer_id]["Metadata"]["BuildArchitecture"] == {
+        "Ref": "Architecture"
+    }
+    for logical_id in (layer_id, *SCHEDULED_FUNCTIONS):
+        # A makefile build is told no architecture: the Makefile it reads is in a folder
+        # named so, and the Makefile has a target of the resource's name.
+        context = template["Resources"][logical_id]["Metadata"]["ContextPath"]["Fn::Sub"]
+        for architecture in parameter["AllowedValues"]:
+            makefile = PROJECT / context.replace("${Architecture}", architecture) / "Makefile"
+            assert makefile.resolve() == PROJECT / "bundle" / "architectures" / "architecture.mk"
+            assert f"build-{logical_id}:" in makefile.read_text().splitlines()
+
+
+def test_the_dynamodb_endpoint_is_declared_empty_which_means_aws(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Declared so that `sam local --env-vars` can set it (it overrides declared variables
+    only); empty, which botocore reads as unset, so deployed functions call AWS's DynamoDB."""
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables[DYNAMODB_ENDPOINT_VARIABLE] == ""
+    monkeypatch.setenv(DYNAMODB_ENDPOINT_VARIABLE, "")
+    region = os.environ["AWS_DEFAULT_REGION"]
+    client = dynamodb_client.__wrapped__()  # a new one, made as each function makes its own
+    assert client.meta.endpoint_url == f"https://dynamodb.{region}.amazonaws.com"
 
 
 @pytest.mark.parametrize("logical_id", function_ids())

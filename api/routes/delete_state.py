@@ -14,7 +14,6 @@ from api.services import Services
 
 def delete_state_router(kind: RunKind, services: Services) -> APIRouter:
     router = APIRouter(route_class=ServiceRoute)
-    repository = services.repository(kind)
 
     @router.delete(
         kind.state_path,
@@ -25,7 +24,7 @@ def delete_state_router(kind: RunKind, services: Services) -> APIRouter:
     async def delete_state(
         id: Annotated[UUID, Path(description=f"The {kind.noun} state id")],
     ) -> Response:
-        if not repository.delete(str(id)):
+        if not services.repository(kind).delete(str(id)):
             raise HTTPException(404, kind.not_found)
         return Response(status_code=204)
 
