@@ -19,11 +19,13 @@ RepositoryProvider = Callable[[StateTable, str], StateRepository]
 
 
 def dynamodb_repository(table: StateTable, name: str) -> StateRepository:
-    """The deployed provider: the table on the process's one DynamoDB client."""
-    # Imported here, so that a function serving no state route never loads botocore.
+    """The deployed provider: the table on the process's one DynamoDB client, made on
+    first use."""
+    # Imported here, so that a function serving no state route never loads botocore; one
+    # that does loads it at init, where the routes are built.
     from storage.dynamodb import DynamoDBStateRepository, dynamodb_client
 
-    return DynamoDBStateRepository(table, name, dynamodb_client())
+    return DynamoDBStateRepository(table, name, dynamodb_client)
 
 
 class Services:
@@ -35,11 +37,7 @@ class Services:
         self._repositories: dict[StateTable, StateRepository] = {}
 
     def repository(self, kind: RunKind) -> StateRepository:
-        """The kind's repository: one per table, shared by every route of the app.
-
-        Made on first use, by a request rather than at init: a process that never reads a
-        table makes no client, and under SnapStart the client (and the credentials it
-        holds) is made after the restore, not frozen in the snapshot."""
+        """The kind's repository: one per table, shared by every route of the app."""
         table = kind.table
         if table not in self._repositories:
             self._repositories[table] = self._provide(table, self.settings.table(table).name)

@@ -96,13 +96,22 @@ class DynamoDBStateRepository:
         self,
         table: StateTable,
         name: str,
-        client: "DynamoDBClient",
+        client: "DynamoDBClient | Callable[[], DynamoDBClient]",
         now: Callable[[], datetime] = lambda: clock.utc_now(),
     ) -> None:
+        """`client`, or a function that makes it on first use (see `_client`)."""
         self._table = table
         self._name = name
-        self._client = client
+        self._client_source = client
         self._now = now
+
+    @functools.cached_property
+    def _client(self) -> "DynamoDBClient":
+        # A function is built at init, its client made by its first request: a process
+        # that never reads makes none, and under SnapStart none is frozen into the
+        # snapshot with the credentials it holds.
+        source = self._client_source
+        return source() if callable(source) else source
 
     def read(self, state_id: str) -> StoredState | None:
         response = self._call(

@@ -14,6 +14,7 @@ from api.services import Services
 
 def delete_state_router(kind: RunKind, services: Services) -> APIRouter:
     router = APIRouter(route_class=ServiceRoute)
+    repository = services.repository(kind)
 
     @router.delete(
         kind.state_path,
@@ -24,7 +25,7 @@ def delete_state_router(kind: RunKind, services: Services) -> APIRouter:
     async def delete_state(
         id: Annotated[UUID, Path(description=f"The {kind.noun} state id")],
     ) -> Response:
-        if not services.repository(kind).delete(str(id)):
+        if not repository.delete(str(id)):
             raise HTTPException(404, kind.not_found)
         return Response(status_code=204)
 

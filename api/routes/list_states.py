@@ -24,6 +24,7 @@ from api.states import json_response
 
 def list_states_router(kind: RunKind, services: Services) -> APIRouter:
     router = APIRouter(route_class=ServiceRoute)
+    repository = services.repository(kind)
 
     async def list_states(
         run_id: Annotated[UUID, Query(alias=kind.run_id_field, description=f"The {kind.noun} id")],
@@ -49,7 +50,7 @@ def list_states_router(kind: RunKind, services: Services) -> APIRouter:
         page_size = (limit or MAX_LIMIT) if paged else None
         # One state more than the page, to know whether another page follows.
         batch_size = None if page_size is None else page_size + 1
-        states = services.repository(kind).list_run(str(run_id), after, batch_size)
+        states = repository.list_run(str(run_id), after, batch_size)
         page = take_page(states, page_size)
         if page.resume_after is None:
             return json_response(page.body)

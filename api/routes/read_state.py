@@ -16,6 +16,7 @@ from api.states import json_response
 
 def read_state_router(kind: RunKind, services: Services) -> APIRouter:
     router = APIRouter(route_class=ServiceRoute)
+    repository = services.repository(kind)
 
     @router.get(
         kind.state_path,
@@ -25,7 +26,7 @@ def read_state_router(kind: RunKind, services: Services) -> APIRouter:
     async def read_state(
         id: Annotated[UUID, Path(description=f"The {kind.noun} state id")],
     ) -> Response:
-        state = services.repository(kind).read(str(id))
+        state = repository.read(str(id))
         if state is None:
             raise HTTPException(404, kind.not_found)
         return json_response(state.document)

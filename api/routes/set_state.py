@@ -17,6 +17,7 @@ from storage import clock
 
 def set_state_router(kind: RunKind, services: Services) -> APIRouter:
     router = APIRouter(route_class=ServiceRoute)
+    repository = services.repository(kind)
     retention = services.retention(kind)
 
     @router.post(
@@ -37,7 +38,7 @@ def set_state_router(kind: RunKind, services: Services) -> APIRouter:
         body: SetStateBody,
     ) -> Response:
         proposed = new_state(kind, id, body.state, clock.utc_now(), retention)
-        already_stored = services.repository(kind).insert(proposed)
+        already_stored = repository.insert(proposed)
         if already_stored is None:
             return orchestration_response(proposed, accepted=True)
         return orchestration_response(already_stored, accepted=False)
