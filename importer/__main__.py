@@ -69,12 +69,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _on_an_emulator() -> bool:
     """With an endpoint named (an emulator), its dummy settings, as `make serve` has them."""
-    if not (os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ.get("AWS_ENDPOINT_URL")):
-        return False
-    from local.database import LOCAL_AWS_SETTINGS
+    from local.database import configured_endpoint, use_local_aws_settings
 
-    for variable, value in LOCAL_AWS_SETTINGS.items():
-        os.environ.setdefault(variable, value)
+    if configured_endpoint() is None:
+        return False
+    use_local_aws_settings()
     return True
 
 

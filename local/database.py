@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from api.settings import DYNAMODB_ENDPOINT_VARIABLE
 from local.paths import PROJECT
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ LOCAL_AWS_SETTINGS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
 }
-ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_DYNAMODB"
 DATA_FOLDER_VARIABLE = "DYNAMODB_LOCAL_DIR"
 IN_MEMORY_VARIABLE = "DYNAMODB_LOCAL_IN_MEMORY"
 DEFAULT_DATA_FOLDER = PROJECT / ".dynamodb"  # git-ignored
@@ -38,18 +38,29 @@ def data_folder() -> Path | None:
     return Path(os.environ.get(DATA_FOLDER_VARIABLE) or DEFAULT_DATA_FOLDER).resolve()
 
 
+def configured_endpoint() -> str | None:
+    """The DynamoDB endpoint the environment names, as botocore reads it; None for AWS's."""
+    return os.environ.get(DYNAMODB_ENDPOINT_VARIABLE) or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def use_local_aws_settings() -> None:
+    """The dummy region and credentials, where the environment gives none."""
+    for variable, value in LOCAL_AWS_SETTINGS.items():
+        os.environ.setdefault(variable, value)
+
+
 @contextmanager
 def local_dynamodb(*, dynamodb_local: bool = False) -> Iterator[LocalDatabase]:
     """The DynamoDB that AWS_ENDPOINT_URL_DYNAMODB (or AWS_ENDPOINT_URL) names, if set.
     Otherwise, with `dynamodb_local`, AWS's DynamoDB Local while the block runs (in
     `data_folder()`), or moto's in this process where Java is missing; else moto's.
     Either way, missing tables are created from `template.yaml`."""
-    for variable, value in LOCAL_AWS_SETTINGS.items():
-        os.environ.setdefault(variable, value)
-    endpoint = os.environ.get(ENDPOINT_VARIABLE) or os.environ.get("AWS_ENDPOINT_URL")
+    use_local_aws_settings()
+    endpoint = configured_endpoint()
     with ExitStack() as stack:
         if endpoint is not None:
-            database = LocalDatabase(endpoint, f"DynamoDB at {endpoint} ({ENDPOINT_VARIABLE})")
+            named = f"DynamoDB at {endpoint} ({DYNAMODB_ENDPOINT_VARIABLE})"
+            database = LocalDatabase(endpoint, named)
         else:
             database = (dynamodb_local and _start_dynamodb_local(stack)) or _start_moto(stack)
         from api.settings import Settings
@@ -73,7 +84,7 @@ def _start_dynamodb_local(stack: ExitStack) -> LocalDatabase | None:
             file=sys.stderr,
         )
         return None
-    os.environ[ENDPOINT_VARIABLE] = endpoint  # where the service's client connects
+    os.environ[DYNAMODB_ENDPOINT_VARIABLE] = endpoint  # where the service's client connects
     kept = "in memory, until it stops" if folder is None else f"in {folder}, kept across restarts"
     return LocalDatabase(endpoint, f"DynamoDB Local at {endpoint}, its tables {kept}")
 

@@ -15,7 +15,8 @@ from types import FrameType
 
 import uvicorn
 
-from local.database import ENDPOINT_VARIABLE, local_dynamodb
+from api.settings import DYNAMODB_ENDPOINT_VARIABLE
+from local.database import local_dynamodb
 
 
 def _exit_on(signal_number: int, frame: FrameType | None) -> None:
@@ -37,7 +38,7 @@ def main() -> None:
             log_for_a_console()
             print(f"Database: {database.description}")
             if database.endpoint is not None:
-                print(f"{ENDPOINT_VARIABLE}={database.endpoint}")
+                print(f"{DYNAMODB_ENDPOINT_VARIABLE}={database.endpoint}")
             print(f"PREFECT_API_URL=http://127.0.0.1:{port}/api", flush=True)
             uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
     except KeyboardInterrupt:  # Ctrl-C, once uvicorn has stopped and DynamoDB Local too

@@ -22,9 +22,10 @@ import pytest
 from api.runs import RunKind
 from api.services import RepositoryProvider
 from local.container_images import IMAGE_CHOICE_VARIABLE
+from local.database import client_at
 from local.sam_local import SamLocal, build, host_architecture, sam_local
 from local.servers import free_port
-from tests.helpers import API_VERSION_HEADER, client_at, new_id, repositories_on
+from tests.helpers import API_VERSION_HEADER, new_id, repositories_on
 from tests.template import api_function_ids
 from tests.test_events import assert_answers_its_event, delete_event_states, in_process
 from tests.test_readme import assert_curl_examples_work
