@@ -152,11 +152,18 @@ class DynamoDBStateRepository:
             except ClientError as error:
                 if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                     raise
-                # DynamoDB returns the stored item with the failure (ALL_OLD).
-                existing = self._live(cast("Item | None", error.response.get("Item")))
+                # AWS, DynamoDB Local and moto return the stored item with the failure
+                # (ALL_OLD); where a database does not (dynalite), it is read once.
+                held = cast("Item | None", error.response.get("Item")) or self._call(
+                    self._client.get_item,
+                    TableName=self._name,
+                    Key={ID: {"S": state.id}},
+                    ConsistentRead=True,
+                ).get("Item")
+                existing = self._live(held)
                 if existing is not None:
                     return existing
-                # Expired between the condition's clock and the read's: try the write again.
+                # Deleted or expired between the two clocks or calls: try the write again.
         raise StorageUnavailable(f"state {state.id} kept changing while it was written")
 
     def list_run(

@@ -66,6 +66,25 @@ def test_one_call_per_read_delete_and_write(
     assert calls == {"GetItem": 1, "DeleteItem": 2}
 
 
+def test_a_retry_reads_the_stored_state_once_where_the_failure_omits_it(
+    repository: DynamoDBStateRepository, dynamodb: Any, calls: Counter[str]
+) -> None:
+    """As dynalite answers a failed conditional write: without the stored item."""
+
+    def omit_the_item(parsed: dict[str, Any], **_: Any) -> None:
+        parsed.pop("Item", None)
+
+    state = a_state(new_id(), datetime.now(UTC), state_details={"transition_id": new_id()})
+    assert repository.insert(state) is None
+    dynamodb.meta.events.register("after-call.dynamodb.PutItem", omit_the_item)
+    try:
+        calls.clear()
+        assert repository.insert(state) == state
+        assert calls == {"PutItem": 1, "GetItem": 1}
+    finally:
+        dynamodb.meta.events.unregister("after-call.dynamodb.PutItem", omit_the_item)
+
+
 def test_listing_follows_every_page(
     repository: DynamoDBStateRepository, calls: Counter[str]
 ) -> None:
