@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from api.settings import DYNAMODB_ENDPOINT_VARIABLE
 from benchmarks.cold import BASELINE, ColdFigures, ColdSubject, measure_cold, runtime_packages
 from benchmarks.functions import (
     LambdaFunction,
@@ -196,7 +197,7 @@ def main() -> None:
         build_bundle(shipped)
         build_bundle(untrimmed, trim_botocore=False)
         with _moto_with_tables(functions, events) as endpoint:
-            environment = {**_AWS_SETTINGS, "AWS_ENDPOINT_URL_DYNAMODB": endpoint}
+            environment = {**_AWS_SETTINGS, DYNAMODB_ENDPOINT_VARIABLE: endpoint}
             order = _cold_order(functions, shipped, untrimmed)
             runtime = runtime_packages(Path(scratch) / "lambda-runtime")
             cold = measure_cold(order, events, environment, options.rounds, runtime)

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from api.runs import FLOW_RUN, TASK_RUN
-from api.settings import Settings, TableSettings
+from api.settings import DYNAMODB_ENDPOINT_VARIABLE, Settings, TableSettings
 from importer.progress import Progress
 from importer.setup import CONNECTIONS, open_importer
 from importer.source import PrefectSource
@@ -61,7 +61,7 @@ def main() -> None:
         dynamodb_local() as endpoint,
     ):
         run_prefect_flows(api_url, Path(home), "recorded", str(options.runs))
-        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+        os.environ[DYNAMODB_ENDPOINT_VARIABLE] = endpoint
         floors, imports, copied = [], [], 0
         for _ in range(options.rounds):
             source = PrefectSource(api_url)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from api.paging import MAX_LIMIT, NEXT_CURSOR_HEADER
 from api.runs import FLOW_RUN
+from api.settings import DYNAMODB_ENDPOINT_VARIABLE
 from benchmarks.states import sample_state
 from local.dynamodb_local import dynamodb_local
 from local.invoke import invoke
@@ -47,7 +48,7 @@ class ListingFigures:
 
 def measure_listing(run_lengths: tuple[int, ...]) -> list[ListingFigures]:
     with dynamodb_local() as endpoint:
-        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+        os.environ[DYNAMODB_ENDPOINT_VARIABLE] = endpoint
         # Imported once the endpoint is set: the function's client is made from it.
         from api.services import dynamodb_repository
         from api.settings import Settings

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from api.settings import DYNAMODB_ENDPOINT_VARIABLE
 from local.paths import PROJECT
 
 _PR_SET_PDEATHSIG = 1  # prctl(2)
@@ -124,7 +125,7 @@ def run_states_service(dynamodb_endpoint: str, **environment: str) -> Iterator[s
     env = {
         **os.environ,
         "PORT": str(port),
-        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
+        DYNAMODB_ENDPOINT_VARIABLE: dynamodb_endpoint,
         **environment,
     }
     api_url = f"http://127.0.0.1:{port}/api"
