@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
+from storage.table_shapes import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
 
 
 @dataclass(frozen=True, slots=True)

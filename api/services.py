@@ -12,7 +12,7 @@ from fastapi.routing import APIRouter
 from api.runs import RunKind
 from api.settings import Settings
 from storage.repository import StateRepository
-from storage.tables import StateTable
+from storage.table_shapes import StateTable
 
 # Gives the repository of a table, named as the settings name it.
 RepositoryProvider = Callable[[StateTable, str], StateRepository]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
+from storage.table_shapes import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
 
 LOG_LEVEL_VARIABLE = "LOG_LEVEL"
 AUTH_STRING_VARIABLE = "PREFECT_SERVER_API_AUTH_STRING"

@@ -75,7 +75,7 @@ def _moto_with_tables(functions: list[LambdaFunction], events: Path) -> Iterator
     from api.settings import Settings
     from local.database import client_at
     from local.servers import moto_server
-    from local.tables import create_tables
+    from local.template_tables import create_tables
     from storage.dynamodb import DynamoDBStateRepository
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise

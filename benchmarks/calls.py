@@ -19,7 +19,7 @@ from api.settings import Settings
 from benchmarks.states import LISTED_STATES, sample_state
 from local.invoke import invoke
 from local.lambda_events import http_api_event
-from local.tables import create_tables
+from local.template_tables import create_tables
 from storage.dynamodb import dynamodb_client
 
 

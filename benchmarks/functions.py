@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs
 
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
-from local.tables import load_template
+from local.template_tables import load_template
 
 if TYPE_CHECKING:
     pass

@@ -19,12 +19,12 @@ from pathlib import Path
 from api.runs import FLOW_RUN, TASK_RUN
 from api.settings import DYNAMODB_ENDPOINT_VARIABLE, Settings, TableSettings
 from importer.progress import Progress
-from importer.setup import CONNECTIONS, open_importer
 from importer.source import PrefectSource
+from importer.wiring import CONNECTIONS, open_importer
 from local.database import LOCAL_AWS_SETTINGS
 from local.dynamodb_local import dynamodb_local
 from local.servers import prefect_server, run_prefect_flows
-from local.tables import create_tables
+from local.template_tables import create_tables
 
 
 def read_everything(source: PrefectSource) -> int:

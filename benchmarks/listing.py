@@ -53,7 +53,7 @@ def measure_listing(run_lengths: tuple[int, ...]) -> list[ListingFigures]:
         from api.services import dynamodb_repository
         from api.settings import Settings
         from handlers.list_flow_run_states import handler
-        from local.tables import create_tables
+        from local.template_tables import create_tables
         from storage.dynamodb import dynamodb_client
 
         client = dynamodb_client()

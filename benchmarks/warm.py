@@ -36,7 +36,7 @@ from benchmarks.states import after_each, before_each, seed
 from local.invoke import invoke
 from storage.memory import InMemoryStateRepository
 from storage.repository import StateRepository
-from storage.tables import StateTable
+from storage.table_shapes import StateTable
 
 Storage = Literal["memory", "moto"]
 WARM_UP = 50  # invocations before the measured ones: the first builds what later ones reuse
@@ -160,7 +160,7 @@ def measure_warm(
 def _moto() -> Iterator[None]:
     from moto import mock_aws
 
-    from local.tables import create_tables
+    from local.template_tables import create_tables
     from storage.dynamodb import dynamodb_client
 
     with mock_aws():

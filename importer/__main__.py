@@ -21,8 +21,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from api.settings import Settings, SettingsError
 from importer.progress import Progress
-from importer.setup import CONNECTIONS, open_importer
 from importer.source import SourceError
+from importer.wiring import CONNECTIONS, open_importer
 from storage.repository import StorageUnavailable
 
 AUTH_STRING_VARIABLE = "SOURCE_AUTH_STRING"
@@ -91,7 +91,7 @@ def main(arguments: list[str] | None = None) -> int:
             options.source, settings, auth_string, options.connections, progress
         ) as run:
             if on_an_emulator:  # missing tables created, as `make serve` does; never on AWS
-                from local.tables import create_tables
+                from local.template_tables import create_tables
 
                 create_tables(run.tables.client, settings)
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from storage.repository import fixed_width_utc
-from storage.tables import ID
+from storage.table_shapes import ID
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -14,7 +14,7 @@ from api.auth import read_auth_string
 from api.request_log import configure_logging
 from api.settings import ImportSourceSettings, Settings
 from importer.progress import Progress
-from importer.setup import open_importer
+from importer.wiring import open_importer
 
 RESERVE = 60.0  # seconds of the timeout kept for the page in flight
 

@@ -11,7 +11,7 @@ from botocore.config import Config
 from api.settings import Settings
 from storage.dynamodb import CLIENT_CONFIG
 from storage.repository import StorageUnavailable
-from storage.tables import ID, StateTable
+from storage.table_shapes import ID, StateTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

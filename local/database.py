@@ -64,7 +64,7 @@ def local_dynamodb(*, dynamodb_local: bool = False) -> Iterator[LocalDatabase]:
         else:
             database = (dynamodb_local and _start_dynamodb_local(stack)) or _start_moto(stack)
         from api.settings import Settings
-        from local.tables import create_tables
+        from local.template_tables import create_tables
         from storage.dynamodb import dynamodb_client
 
         create_tables(dynamodb_client(), Settings.from_environment())

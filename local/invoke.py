@@ -22,8 +22,8 @@ import api.app
 from api.services import RepositoryProvider, dynamodb_repository
 from api.settings import TABLE_VARIABLES, Settings
 from local.database import local_dynamodb
-from local.tables import load_template, table_logical_id
-from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES
+from local.template_tables import load_template, table_logical_id
+from storage.table_shapes import FLOW_RUN_STATES, TASK_RUN_STATES
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
 

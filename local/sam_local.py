@@ -39,9 +39,9 @@ from local.database import LOCAL_AWS_SETTINGS
 from local.docker_engine import docker, docker_engine
 from local.paths import PROJECT
 from local.servers import wait_until_answering
-from local.tables import create_tables
+from local.template_tables import create_tables
 from storage.dynamodb import CLIENT_CONFIG
-from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES
+from storage.table_shapes import FLOW_RUN_STATES, TASK_RUN_STATES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

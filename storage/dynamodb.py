@@ -10,7 +10,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from storage import clock
+from api import clock
 from storage.repository import (
     StateTooLarge,
     StorageMisconfigured,
@@ -18,7 +18,7 @@ from storage.repository import (
     StoredState,
     fixed_width_utc,
 )
-from storage.tables import DOCUMENT, EXPIRES_AT, ID, LIST_ORDER, TTL, StateTable
+from storage.table_shapes import DOCUMENT, EXPIRES_AT, ID, LIST_ORDER, TTL, StateTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -5,7 +5,7 @@ promises: expired states are absent, and an expired holder of an id gives way to
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from storage import clock
+from api import clock
 from storage.repository import StoredState, fixed_width_utc
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from storage.tables import StateTable
+from storage.table_shapes import StateTable
 
 
 def fixed_width_utc(moment: datetime) -> str:

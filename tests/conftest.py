@@ -45,7 +45,7 @@ from api.request_log import SERVICE_LOGGER  # noqa: E402
 from api.runs import FLOW_RUN, TASK_RUN, RunKind  # noqa: E402
 from api.services import RepositoryProvider  # noqa: E402
 from local.database import client_at  # noqa: E402
-from local.tables import create_tables  # noqa: E402
+from local.template_tables import create_tables  # noqa: E402
 from storage.dynamodb import dynamodb_client  # noqa: E402
 from tests.helpers import (  # noqa: E402
     API_VERSION_HEADER,

@@ -12,7 +12,7 @@ from api.services import RepositoryProvider
 from api.settings import Settings
 from storage.dynamodb import DynamoDBStateRepository
 from storage.repository import StateRepository
-from storage.tables import StateTable
+from storage.table_shapes import StateTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

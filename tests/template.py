@@ -4,7 +4,7 @@ from enum import StrEnum
 
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from local.invoke import function_ids, function_properties
-from local.tables import load_template
+from local.template_tables import load_template
 
 DEFAULT_ROUTE = "$default"
 # The functions an EventBridge schedule runs, not the HTTP API: tested in test_import_function.

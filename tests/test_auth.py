@@ -25,7 +25,7 @@ from api.settings import AUTH_STRING_ARN_VARIABLE, AUTH_STRING_VARIABLE, Setting
 from local.app import local_app
 from local.invoke import invoke, status_and_body
 from local.lambda_events import http_api_event
-from local.tables import create_tables, load_template
+from local.template_tables import create_tables, load_template
 from storage.dynamodb import dynamodb_client
 from tests.helpers import API_VERSION_HEADER, new_id
 from tests.template import api_function_ids

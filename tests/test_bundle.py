@@ -13,7 +13,7 @@ import pytest
 from bundle.build import SERVICE_PACKAGES
 from local.invoke import function_ids, function_properties
 from local.paths import PROJECT, REQUIREMENTS
-from local.tables import load_template
+from local.template_tables import load_template
 from tests.template import api_function_ids
 
 pytestmark = pytest.mark.slow  # `sam build`

@@ -25,7 +25,7 @@ from api.states import new_state
 from local.database import client_at
 from storage.dynamodb import DynamoDBStateRepository
 from storage.repository import StoredState
-from storage.tables import FLOW_RUN_STATES
+from storage.table_shapes import FLOW_RUN_STATES
 from tests.helpers import API_VERSION_HEADER, new_id
 
 pytestmark = pytest.mark.slow  # a moto server and two service processes

@@ -24,7 +24,7 @@ from api.settings import TABLE_VARIABLES, Settings, TableSettings
 from local.app import local_app
 from local.database import client_at
 from local.servers import free_port, moto_process
-from local.tables import create_tables, load_template
+from local.template_tables import create_tables, load_template
 from storage.dynamodb import CLIENT_CONFIG
 from tests.helpers import (
     API_VERSION_HEADER,

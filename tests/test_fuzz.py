@@ -33,7 +33,7 @@ from storage.repository import (
     StorageUnavailable,
     StoredState,
 )
-from storage.tables import FLOW_RUN_STATES
+from storage.table_shapes import FLOW_RUN_STATES
 from tests.helpers import API_VERSION_HEADER
 
 pytestmark = pytest.mark.slow  # hundreds of generated requests per route

@@ -26,14 +26,14 @@ from fastapi.testclient import TestClient
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.settings import TABLE_VARIABLES, Settings, TableSettings
 from importer.checkpoint import Checkpoint, CheckpointStore
-from importer.copy import Importer
+from importer.passes import Importer
 from importer.progress import Progress
-from importer.setup import open_importer
+from importer.wiring import open_importer
 from local.app import local_app
 from local.paths import PROJECT
-from local.tables import create_tables
+from local.template_tables import create_tables
 from storage.repository import fixed_width_utc
-from storage.tables import EXPIRES_AT, FLOW_RUN_STATES, TASK_RUN_STATES
+from storage.table_shapes import EXPIRES_AT, FLOW_RUN_STATES, TASK_RUN_STATES
 from tests.helpers import API_VERSION_HEADER, repositories_on
 from tests.prefect_source import AUTH_STRING, History, Source
 

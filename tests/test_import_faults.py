@@ -13,7 +13,7 @@ from api.runs import FLOW_RUN
 from api.settings import Settings
 from importer.source import ATTEMPTS, PrefectSource, SourceError
 from importer.tables import StateTables
-from storage.tables import FLOW_RUN_STATES
+from storage.table_shapes import FLOW_RUN_STATES
 from tests.test_faults import answer_every_attempt_with
 
 if TYPE_CHECKING:

@@ -18,9 +18,9 @@ from api.settings import (
 from importer import scheduled
 from importer.checkpoint import KEY_PREFIX, Checkpoint, CheckpointStore
 from local.invoke import function_handler, function_properties
-from local.tables import create_tables, load_template
+from local.template_tables import create_tables, load_template
 from storage.dynamodb import dynamodb_client
-from storage.tables import FLOW_RUN_STATES
+from storage.table_shapes import FLOW_RUN_STATES
 from tests.prefect_source import AUTH_STRING, Source
 from tests.template import SCHEDULED_FUNCTIONS, api_function_ids
 from tests.test_events import EVENTS

@@ -32,7 +32,7 @@ def stored_item_size(item: dict[str, Any]) -> int:
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
     """A fixed timestamp with a fraction, so every state's document has the same length."""
     moment = datetime(2026, 11, 22, 14, 1, 26, 589310, tzinfo=UTC)
-    monkeypatch.setattr("storage.clock.utc_now", lambda: moment)
+    monkeypatch.setattr("api.clock.utc_now", lambda: moment)
     return moment
 
 
@@ -123,7 +123,7 @@ def a_run_of(count: int, api: TestClient, kind: RunKind, monkeypatch: pytest.Mon
     run_id = new_id()
     for n in range(count):
         moment = datetime(2026, 11, 22, 14, 1, n // 2, tzinfo=UTC)
-        monkeypatch.setattr("storage.clock.utc_now", lambda moment=moment: moment)
+        monkeypatch.setattr("api.clock.utc_now", lambda moment=moment: moment)
         assert set_state(api, kind, run_id, {"type": "RUNNING", "data": n}).status_code == 201
     return run_id
 

@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSResponse
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
+from api import clock
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.schemas import StateCreate
 from api.services import RepositoryProvider
@@ -28,10 +29,9 @@ from api.settings import (
 )
 from api.states import new_state
 from local.paths import PROJECT
-from local.tables import create_tables, load_template, table_definition
-from storage import clock
+from local.template_tables import create_tables, load_template, table_definition
 from storage.dynamodb import DynamoDBStateRepository, dynamodb_client
-from storage.tables import (
+from storage.table_shapes import (
     EXPIRES_AT,
     FLOW_RUN_STATES,
     LIST_ORDER,
@@ -50,7 +50,7 @@ EXPIRY = WRITTEN + RETENTION
 
 
 class Clock:
-    """`storage.clock.utc_now` as a test sets it."""
+    """`api.clock.utc_now` as a test sets it."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now

@@ -13,11 +13,11 @@ from api.runs import FLOW_RUN
 from api.schemas import StateCreate
 from api.settings import Settings
 from api.states import new_state
-from local.tables import create_tables
+from local.template_tables import create_tables
 from storage.dynamodb import DynamoDBStateRepository, dynamodb_client
 from storage.memory import InMemoryStateRepository
 from storage.repository import StateRepository, StoredState, fixed_width_utc
-from storage.tables import FLOW_RUN_STATES
+from storage.table_shapes import FLOW_RUN_STATES
 from tests.helpers import new_id
 
 

@@ -27,9 +27,9 @@ from api.settings import (
 )
 from local.invoke import function_handler, function_ids, function_properties
 from local.paths import PROJECT, REQUIREMENTS
-from local.tables import load_template, table_logical_id
+from local.template_tables import load_template, table_logical_id
 from storage.dynamodb import dynamodb_client
-from storage.tables import FLOW_RUN_STATES, ID, LIST_ORDER, TASK_RUN_STATES, StateTable
+from storage.table_shapes import FLOW_RUN_STATES, ID, LIST_ORDER, TASK_RUN_STATES, StateTable
 from tests.template import (
     DEFAULT_ROUTE,
     SCHEDULED_FUNCTIONS,
@@ -316,7 +316,7 @@ def project_imports(module: str) -> set[str]:
 
 
 def test_the_import_graph_sees_indirect_imports() -> None:
-    assert {"api.routes.read_state", "storage.dynamodb", "storage.tables"} <= project_imports(
+    assert {"api.routes.read_state", "storage.dynamodb", "storage.table_shapes"} <= project_imports(
         "handlers.read_flow_run_state"
     )
 

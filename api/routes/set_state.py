@@ -6,13 +6,13 @@ from uuid import UUID
 from fastapi import Path, Response
 from fastapi.routing import APIRouter
 
+from api import clock
 from api.openapi import error_responses
 from api.routing import ServiceRoute
 from api.runs import RunKind
 from api.schemas import OrchestrationResult, SetStateBody
 from api.services import Services
 from api.states import new_state, orchestration_response
-from storage import clock
 
 
 def set_state_router(kind: RunKind, services: Services) -> APIRouter:

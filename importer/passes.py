@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from api import clock
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.settings import Settings
 from importer.checkpoint import Checkpoint, CheckpointStore
 from importer.progress import Progress, Summary
 from importer.source import PrefectSource, Run
 from importer.tables import StateTables
-from storage import clock
 from storage.dynamodb import ITEM_SIZE_LIMIT, item_size, state_item
 from storage.repository import fixed_width_utc, state_to_store
-from storage.tables import ID
+from storage.table_shapes import ID
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef

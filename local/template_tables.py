@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from api.settings import Settings
 from local.paths import TEMPLATE
-from storage.tables import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
+from storage.table_shapes import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 from api.settings import Settings
 from importer.checkpoint import CheckpointStore
-from importer.copy import Importer
+from importer.passes import Importer
 from importer.progress import Progress
 from importer.source import PrefectSource
 from importer.tables import StateTables, importer_client
-from storage.tables import FLOW_RUN_STATES
+from storage.table_shapes import FLOW_RUN_STATES
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
