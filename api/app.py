@@ -6,6 +6,7 @@ from fastapi import APIRouter, FastAPI
 from mangum import Mangum
 
 from api.auth import authenticator_for
+from api.clock import Clock, utc_now
 from api.errors import EXCEPTION_HANDLERS
 from api.gate import ErrorBoundary, RequestGate
 from api.openapi import with_version_header
@@ -19,9 +20,11 @@ def build_app(
     *routes: Route,
     settings: Settings,
     repositories: RepositoryProvider = dynamodb_repository,
+    clock: Clock = utc_now,
     docs: bool = False,
 ) -> FastAPI:
-    """An app serving `routes`, configured by `settings`, its states in `repositories`.
+    """An app serving `routes`, configured by `settings`, its states in `repositories`,
+    its time read from `clock`.
 
     Only the local app builds docs; Lambda apps never need them.
     """
@@ -39,7 +42,7 @@ def build_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
-    services = Services(settings, repositories)
+    services = Services(settings, repositories, clock)
     for route in routes:
         router = route if isinstance(route, APIRouter) else route(services)
         if docs:
@@ -61,6 +64,7 @@ def function_handler(
     *routes: Route,
     settings: Settings | None = None,
     repositories: RepositoryProvider = dynamodb_repository,
+    clock: Clock = utc_now,
 ) -> Mangum:
     """A Lambda function serving `routes` behind an HTTP API, configured by the environment
     unless `settings` are given."""
@@ -68,6 +72,7 @@ def function_handler(
         *routes,
         settings=settings or Settings.from_environment(),
         repositories=repositories,
+        clock=clock,
     )
     return Mangum(app, lifespan="off")
 

@@ -13,14 +13,13 @@ import hmac
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from api.request_log import SERVICE_LOGGER
 from api.settings import AUTH_STRING_ARN_VARIABLE, Settings
 
 if TYPE_CHECKING:
-    from mypy_boto3_secretsmanager import SecretsManagerClient
-    from mypy_boto3_ssm import SSMClient
+    pass
 
 logger = logging.getLogger(f"{SERVICE_LOGGER}.auth")
 
@@ -86,23 +85,19 @@ def read_auth_string(arn: str) -> str:
     Cached for the life of the process. A failure is not cached: the next request retries.
     botocore alone, imported here, keeps boto3 (and s3transfer) out of every cold start.
     """
-    import botocore.session
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from storage.dynamodb import CLIENT_CONFIG  # the same bounded timeouts and retries
+    from storage.clients import aws_client  # the same bounded timeouts and retries
 
-    session = botocore.session.get_session()
     service = arn.split(":")[2] if arn.startswith("arn:") and arn.count(":") >= 5 else None
     auth_string: str | None
     try:
         with _response_bodies_unlogged():
             if service == "secretsmanager":
-                secrets = cast(
-                    "SecretsManagerClient", session.create_client(service, config=CLIENT_CONFIG)
-                )
+                secrets = aws_client("secretsmanager")
                 auth_string = secrets.get_secret_value(SecretId=arn).get("SecretString")
             elif service == "ssm":
-                ssm = cast("SSMClient", session.create_client(service, config=CLIENT_CONFIG))
+                ssm = aws_client("ssm")
                 parameter = ssm.get_parameter(Name=arn, WithDecryption=True)["Parameter"]
                 if parameter.get("Type") != "SecureString":
                     raise AuthStringUnavailable(f"the SSM parameter {arn} is not a SecureString")

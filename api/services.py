@@ -1,7 +1,8 @@
-"""What the routes are built with: the settings, and one repository per table.
+"""What the routes are built with: the settings, the clock, and one repository per table.
 
-Storage is injected here, and only here: the app factory takes a `RepositoryProvider`
-(DynamoDB unless a test or benchmark gives another), as it takes the settings.
+Storage and time are injected here, and only here: the app factory takes a
+`RepositoryProvider` (DynamoDB unless a test or benchmark gives another) and a `Clock` (the
+system's unless a test gives another), as it takes the settings.
 """
 
 from collections.abc import Callable
@@ -9,30 +10,35 @@ from datetime import timedelta
 
 from fastapi.routing import APIRouter
 
+from api.clock import Clock, utc_now
 from api.runs import RunKind
 from api.settings import Settings
 from storage.repository import StateRepository
 from storage.table_shapes import StateTable
 
-# Gives the repository of a table, named as the settings name it.
-RepositoryProvider = Callable[[StateTable, str], StateRepository]
+# Gives the repository of a table, named as the settings name it, reading `Clock`.
+RepositoryProvider = Callable[[StateTable, str, Clock], StateRepository]
 
 
-def dynamodb_repository(table: StateTable, name: str) -> StateRepository:
+def dynamodb_repository(table: StateTable, name: str, clock: Clock) -> StateRepository:
     """The deployed provider: the table on the process's one DynamoDB client, made on
     first use."""
     # Imported here, so that a function serving no state route never loads botocore; one
     # that does loads it at init, where the routes are built.
     from storage.dynamodb import DynamoDBStateRepository, dynamodb_client
 
-    return DynamoDBStateRepository(table, name, dynamodb_client)
+    return DynamoDBStateRepository(table, name, dynamodb_client, clock)
 
 
 class Services:
     def __init__(
-        self, settings: Settings, repositories: RepositoryProvider = dynamodb_repository
+        self,
+        settings: Settings,
+        repositories: RepositoryProvider = dynamodb_repository,
+        clock: Clock = utc_now,
     ) -> None:
         self.settings = settings
+        self.clock = clock
         self._provide = repositories
         self._repositories: dict[StateTable, StateRepository] = {}
 
@@ -40,7 +46,9 @@ class Services:
         """The kind's repository: one per table, shared by every route of the app."""
         table = kind.table
         if table not in self._repositories:
-            self._repositories[table] = self._provide(table, self.settings.table(table).name)
+            self._repositories[table] = self._provide(
+                table, self.settings.table(table).name, self.clock
+            )
         return self._repositories[table]
 
     def retention(self, kind: RunKind) -> timedelta | None:

@@ -72,22 +72,24 @@ def _run_json(
 @contextmanager
 def _moto_with_tables(functions: list[LambdaFunction], events: Path) -> Iterator[str]:
     """A moto server holding the template's tables and what each event asks for."""
+    from api.clock import utc_now
     from api.settings import Settings
-    from local.database import client_at
     from local.servers import moto_server
     from local.template_tables import create_tables
+    from storage.clients import aws_client
     from storage.dynamodb import DynamoDBStateRepository
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     with moto_server() as endpoint:
-        client = client_at(endpoint)
+        client = aws_client("dynamodb", endpoint=endpoint)
         settings = Settings()
         create_tables(client, settings)
         for function in functions:
             request = storage_request(load_event(events, function))
             if request is not None:
                 table = request.kind.table
-                seed(DynamoDBStateRepository(table, settings.table(table).name, client), request)
+                name = settings.table(table).name
+                seed(DynamoDBStateRepository(table, name, client, utc_now), request)
         yield endpoint
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from moto import mock_aws
 
+from api.clock import utc_now
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.services import dynamodb_repository
 from api.settings import Settings
@@ -36,7 +37,7 @@ def _requests(kind: RunKind) -> list[tuple[str, str, dict[str, Any]]]:
     noun = kind.noun.replace(" ", "_")
     run_id = str(uuid.uuid4())
     stored = [sample_state(kind, run_id, index) for index in range(LISTED_STATES)]
-    repository = dynamodb_repository(kind.table, Settings().table(kind.table).name)
+    repository = dynamodb_repository(kind.table, Settings().table(kind.table).name, utc_now)
     for state in stored:
         repository.insert(state)
     proposal = {"state": {"type": "RUNNING", "state_details": {"transition_id": str(uuid.uuid4())}}}

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from api.clock import utc_now
 from api.paging import MAX_LIMIT, NEXT_CURSOR_HEADER
 from api.runs import FLOW_RUN
 from api.settings import DYNAMODB_ENDPOINT_VARIABLE
@@ -58,7 +59,7 @@ def measure_listing(run_lengths: tuple[int, ...]) -> list[ListingFigures]:
 
         client = dynamodb_client()
         create_tables(client, Settings())
-        repository = dynamodb_repository(FLOW_RUN.table, Settings().flow_run_states.name)
+        repository = dynamodb_repository(FLOW_RUN.table, Settings().flow_run_states.name, utc_now)
         runs = {length: str(uuid.uuid4()) for length in run_lengths}
         states = [
             sample_state(FLOW_RUN, run_id, index)

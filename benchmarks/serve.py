@@ -32,14 +32,16 @@ from typing import Any, Literal
 
 import httpx
 
+from api.clock import utc_now
 from api.routes.client import API_VERSION
 from api.runs import FLOW_RUN
 from api.settings import TABLE_VARIABLES
 from benchmarks.listing import SEED_THREADS
 from benchmarks.states import sample_state
-from local.database import LOCAL_AWS_SETTINGS, client_at
+from local.database import LOCAL_AWS_SETTINGS
 from local.dynamodb_local import dynamodb_local
 from local.servers import prefect_server, run_states_service
+from storage.clients import aws_client
 from storage.dynamodb import DynamoDBStateRepository
 
 RUN_LENGTH = 100  # states in the run that is listed
@@ -133,9 +135,8 @@ def _write_prefect_run(http: httpx.Client, run_length: int) -> tuple[str, list[s
 def _store_other_runs(endpoint: str, table_name: str, states: int) -> None:
     """`states` states of other runs, ten to a run, straight into the table: what the listed
     run's neighbours would be. Not through HTTP: only their presence is measured."""
-    repository = DynamoDBStateRepository(
-        FLOW_RUN.table, table_name, client_at(endpoint, SEED_THREADS)
-    )
+    client = aws_client("dynamodb", endpoint=endpoint, connections=SEED_THREADS)
+    repository = DynamoDBStateRepository(FLOW_RUN.table, table_name, client, utc_now)
     runs = [str(uuid.uuid4()) for _ in range(max(1, states // 10))]
     others = [sample_state(FLOW_RUN, runs[index % len(runs)], index) for index in range(states)]
     with ThreadPoolExecutor(SEED_THREADS) as pool:

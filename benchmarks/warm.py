@@ -24,6 +24,7 @@ from typing import Any, Literal
 from mangum import Mangum
 
 from api.app import function_handler
+from api.clock import Clock, utc_now
 from api.services import RepositoryProvider, dynamodb_repository
 from api.settings import Settings
 from benchmarks.functions import (
@@ -68,9 +69,9 @@ class _Subject:
         if self.request is not None:
             table = self.request.kind.table
             self.repository = (
-                InMemoryStateRepository()
+                InMemoryStateRepository(utc_now)
                 if storage == "memory"
-                else dynamodb_repository(table, Settings().table(table).name)
+                else dynamodb_repository(table, Settings().table(table).name, utc_now)
             )
             seed(self.repository, self.request)
             if storage == "memory":
@@ -82,7 +83,7 @@ class _Subject:
         self.durations: list[float] = []
         self.status = 0
 
-    def _memory(self, table: StateTable, name: str) -> StateRepository:
+    def _memory(self, table: StateTable, name: str, clock: Clock) -> StateRepository:
         assert self.repository is not None
         return self.repository
 

@@ -14,8 +14,7 @@ import shutil
 from collections.abc import Collection
 from pathlib import Path
 
-# Every service the code makes a client for (a test greps the code for create_client calls).
-CALLED_SERVICES = frozenset({"dynamodb", "secretsmanager", "ssm"})
+from storage.clients import SERVICES as CALLED_SERVICES
 
 
 def trim_botocore_data(site_packages: Path, services: Collection[str] = CALLED_SERVICES) -> None:

@@ -1,27 +1,14 @@
-"""Where an import got to, kept as one item of the flow-run state table.
-
-Why an item there, not a table of its own: it is created, backed up (point-in-time recovery),
-protected from deletion and granted exactly as the states it describes are, and it needs no
-new resource in `template.yaml` nor in the tables `make serve` and the tests create. It can
-never be served as a state: its id is no UUID (every route answers a non-UUID id with 422),
-and it carries no run id, so the listing index (a sparse GSI) never holds it.
-
-One checkpoint per source URL, so that one pair of tables can follow several Prefect servers.
+"""Where an import got to: the importer's checkpoint, one per source URL (so that one pair
+of tables can follow several Prefect servers), kept in `storage.checkpoints` as a document
+whose fields this module alone defines.
 """
 
-import json
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
+from storage.checkpoints import CheckpointStore
 from storage.repository import fixed_width_utc
-from storage.table_shapes import ID
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-CHECKPOINT = "checkpoint"  # the attribute holding the checkpoint as JSON
-KEY_PREFIX = "prefect-import:"  # its id: this, then the source URL (template.yaml grants it)
 # A run finished up to this long before a pass began may become visible only after it
 # began: task-run states arrive through Prefect's events, stamped with the client's clock.
 OVERLAP = timedelta(minutes=10)
@@ -61,24 +48,15 @@ class Checkpoint:
         return Checkpoint(watermark=fixed_width_utc(started - OVERLAP))
 
 
-class CheckpointStore:
-    def __init__(self, client: "DynamoDBClient", table_name: str, source_url: str) -> None:
-        """The checkpoint of `source_url`, kept in `table_name`: the flow-run state table."""
-        self._client = client
-        self._table_name = table_name
-        self._key = {ID: {"S": KEY_PREFIX + source_url}}
+class SourceCheckpoint:
+    def __init__(self, store: CheckpointStore, source_url: str) -> None:
+        """The checkpoint of `source_url`, kept in `store`."""
+        self._store = store
+        self._source_url = source_url
 
     def load(self) -> Checkpoint:
-        item = self._client.get_item(
-            TableName=self._table_name, Key=self._key, ConsistentRead=True
-        ).get("Item")
-        if item is None:
-            return Checkpoint()
-        fields: dict[str, Any] = json.loads(item[CHECKPOINT]["S"])
-        return Checkpoint(**fields)
+        document = self._store.load(self._source_url)
+        return Checkpoint() if document is None else Checkpoint(**document)
 
     def save(self, checkpoint: Checkpoint) -> None:
-        self._client.put_item(
-            TableName=self._table_name,
-            Item={**self._key, CHECKPOINT: {"S": json.dumps(asdict(checkpoint))}},
-        )
+        self._store.save(self._source_url, asdict(checkpoint))

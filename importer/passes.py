@@ -17,27 +17,24 @@ For each run of a page:
 import logging
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from api import clock
+from api.clock import Clock
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.settings import Settings
-from importer.checkpoint import Checkpoint, CheckpointStore
+from importer.checkpoint import Checkpoint, SourceCheckpoint
 from importer.progress import Progress, Summary
 from importer.source import PrefectSource, Run
-from importer.tables import StateTables
+from storage.batch import BatchTables
 from storage.dynamodb import ITEM_SIZE_LIMIT, item_size, state_item
 from storage.repository import fixed_width_utc, state_to_store
 from storage.table_shapes import ID
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
-
-    Item = dict[str, AttributeValueTypeDef]
+    from storage.table_shapes import Item
 
 logger = logging.getLogger("prefect_run_states.importer")
 
@@ -80,20 +77,21 @@ class Importer:
     def __init__(
         self,
         source: PrefectSource,
-        tables: StateTables,
-        checkpoints: CheckpointStore,
+        tables: BatchTables,
+        checkpoint: SourceCheckpoint,
         settings: Settings,
         executor: ThreadPoolExecutor,
+        clock: Clock,
         progress: Progress | None = None,
-        now: Callable[[], datetime] = clock.utc_now,
     ) -> None:
         self.source = source
         self.tables = tables
-        self._checkpoints = checkpoints
+        self._checkpoint = checkpoint
+        self._table_names = {kind: settings.table(kind.table).name for kind in KINDS}
         self._retention = {kind: settings.table(kind.table).retention for kind in KINDS}
         self._executor = executor
         self._progress = progress or Progress()
-        self.now = now
+        self._now = clock
         self.stop = threading.Event()  # set it to stop after the page in flight
         self.summary = Summary()
         self._lock = threading.Lock()
@@ -104,13 +102,13 @@ class Importer:
         """Copy until a pass begun by this call completes (with `follow`, until `stop`),
         or until `deadline` (a `time.monotonic()` value) passes. True when a pass begun by
         this call completed."""
-        checkpoint = self._checkpoints.load()
+        checkpoint = self._checkpoint.load()
         completed = False
         while not self.stop.is_set():
             own_pass = not checkpoint.in_pass
             if own_pass:
-                checkpoint = checkpoint.begin_pass(self.now())
-                self._checkpoints.save(checkpoint)
+                checkpoint = checkpoint.begin_pass(self._now())
+                self._checkpoint.save(checkpoint)
             checkpoint = self._continue_pass(checkpoint, deadline)
             if checkpoint.in_pass:  # stopped, or out of time
                 break
@@ -136,39 +134,39 @@ class Importer:
                 checkpoint = checkpoint.advanced(len(runs))
                 if len(runs) < self.source.page_size:
                     break
-                self._checkpoints.save(checkpoint)
+                self._checkpoint.save(checkpoint)
                 self._progress.update(checkpoint.offset, self.summary)
             checkpoint = checkpoint.next_listing()
-            self._checkpoints.save(checkpoint)
+            self._checkpoint.save(checkpoint)
             self._progress.update(total, self.summary)
             self._progress.done()
         checkpoint = checkpoint.pass_completed()
-        self._checkpoints.save(checkpoint)
+        self._checkpoint.save(checkpoint)
         return checkpoint
 
     def _copy_runs(self, kind: RunKind, runs: list[Run]) -> None:
         """Copy what is missing of a page of runs; returns once it is stored."""
-        table = kind.table
+        table = self._table_names[kind]
         self.summary.runs_read += len(runs)
         current = {run.state_id for run in runs if run.state_id is not None}
-        stored_current = self.tables.present(table, current)
+        stored_current = self.tables.stored_ids(table, current)
         to_read = [run for run in runs if run.state_id and run.state_id not in stored_current]
         self.summary.runs_complete += len(stored_current)
         run_states = list(self._executor.map(lambda run: self._run_states(kind, run), to_read))
         earlier = [item for states in run_states for item in states.earlier]
         last = [states.current for states in run_states if states.current is not None]
-        stored = self.tables.present(table, (item[ID]["S"] for item in earlier + last))
+        stored = self.tables.stored_ids(table, (item[ID]["S"] for item in earlier + last))
         self.summary.states_present += len(stored)
         # Every run's earlier states first, then their current states (see the module's doc).
         for items in (earlier, last):
             missing = [item for item in items if item[ID]["S"] not in stored]
-            self.tables.write(table, missing)
+            self.tables.put(table, missing)
             self.summary.states_copied += len(missing)
 
     def _run_states(self, kind: RunKind, run: Run) -> _RunStates:
         """A run's states as items to store; those skipped are counted (under a lock: this
         runs in the executor's threads)."""
-        now = fixed_width_utc(self.now())
+        now = fixed_width_utc(self._now())
         result = _RunStates()
         for state in self.source.run_states(kind, run.id):
             stored = state_to_store(

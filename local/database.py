@@ -6,13 +6,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 from api.settings import DYNAMODB_ENDPOINT_VARIABLE
 from local.paths import PROJECT
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from storage.clients import LocalCredentials
 
 # Every local setting needs a region and credentials, even when they are dummies.
 LOCAL_AWS_SETTINGS = {
@@ -20,6 +17,12 @@ LOCAL_AWS_SETTINGS = {
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
 }
+# The same, for a client given them rather than reading the environment.
+LOCAL_CREDENTIALS = LocalCredentials(
+    region=LOCAL_AWS_SETTINGS["AWS_DEFAULT_REGION"],
+    access_key_id=LOCAL_AWS_SETTINGS["AWS_ACCESS_KEY_ID"],
+    secret_access_key=LOCAL_AWS_SETTINGS["AWS_SECRET_ACCESS_KEY"],
+)
 DATA_FOLDER_VARIABLE = "DYNAMODB_LOCAL_DIR"
 IN_MEMORY_VARIABLE = "DYNAMODB_LOCAL_IN_MEMORY"
 DEFAULT_DATA_FOLDER = PROJECT / ".dynamodb"  # git-ignored
@@ -94,19 +97,3 @@ def _start_moto(stack: ExitStack) -> LocalDatabase:
 
     stack.enter_context(mock_aws())
     return LocalDatabase(None, "moto's in-memory DynamoDB, in this process, until it stops")
-
-
-def client_at(endpoint: str, connections: int = 10) -> "DynamoDBClient":
-    """A DynamoDB client with the service's timeouts and retries, at a given endpoint, made
-    apart from the process's own (`storage.dynamodb.dynamodb_client`): for tests and
-    benchmarks that reach a database the service's settings do not name."""
-    import botocore.session
-    from botocore.config import Config
-
-    from storage.dynamodb import CLIENT_CONFIG
-
-    config = CLIENT_CONFIG.merge(Config(max_pool_connections=connections))
-    client = botocore.session.get_session().create_client(
-        "dynamodb", endpoint_url=endpoint, config=config
-    )
-    return cast("DynamoDBClient", client)

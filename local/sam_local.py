@@ -29,22 +29,20 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
-
-import botocore.session
+from typing import IO, TYPE_CHECKING, Any
 
 from api.settings import DYNAMODB_ENDPOINT_VARIABLE, TABLE_VARIABLES, Settings
 from local.container_images import DYNAMODB_PORT, ContainerImages, container_images
-from local.database import LOCAL_AWS_SETTINGS
+from local.database import LOCAL_AWS_SETTINGS, LOCAL_CREDENTIALS
 from local.docker_engine import docker, docker_engine
 from local.paths import PROJECT
 from local.servers import wait_until_answering
 from local.template_tables import create_tables
-from storage.dynamodb import CLIENT_CONFIG
+from storage.clients import aws_client
 from storage.table_shapes import FLOW_RUN_STATES, TASK_RUN_STATES
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+    pass
 
 SAM = os.environ.get("SAM") or str(PROJECT / ".tools" / "sam" / "bin" / "sam")
 DYNAMODB_HOST = "dynamodb"  # DynamoDB Local's name on the run's network
@@ -104,18 +102,7 @@ def dynamodb_local_container(network: str, images: ContainerImages) -> Iterator[
     try:
         host_port = docker("port", container, str(DYNAMODB_PORT)).splitlines()[0]
         endpoint = f"http://{host_port}"
-        session = botocore.session.get_session()
-        client = cast(
-            "DynamoDBClient",
-            session.create_client(
-                "dynamodb",
-                endpoint_url=endpoint,
-                region_name=LOCAL_AWS_SETTINGS["AWS_DEFAULT_REGION"],
-                aws_access_key_id=LOCAL_AWS_SETTINGS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=LOCAL_AWS_SETTINGS["AWS_SECRET_ACCESS_KEY"],
-                config=CLIENT_CONFIG,
-            ),
-        )
+        client = aws_client("dynamodb", endpoint=endpoint, credentials=LOCAL_CREDENTIALS)
         wait_until_answering(endpoint, timeout=START_SECONDS)
         create_tables(client, Settings())
         yield endpoint

@@ -6,11 +6,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
-import botocore.session
-from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from api import clock
+from storage.clients import aws_client
 from storage.repository import (
     StateTooLarge,
     StorageMisconfigured,
@@ -22,9 +20,8 @@ from storage.table_shapes import DOCUMENT, EXPIRES_AT, ID, LIST_ORDER, TTL, Stat
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-    Item = dict[str, AttributeValueTypeDef]
+    from storage.table_shapes import Item
 
 # DynamoDB's item limit: 400 KB, counted as 409,600 bytes of attribute names and values.
 ITEM_SIZE_LIMIT = 409_600
@@ -42,26 +39,11 @@ _MISCONFIGURED = frozenset(
     {"ResourceNotFoundException", "AccessDeniedException", "UnrecognizedClientException"}
 )
 
-# Bounded so that a call gives up, and the function answers 503, well inside the Lambda
-# timeout rather than being cut off by it: a few attempts, each with short connect and read
-# timeouts, and standard-mode backoff between them. tests/test_faults.py holds the worst
-# case these settings allow against the template's Timeout.
-CLIENT_CONFIG = Config(
-    connect_timeout=1,
-    read_timeout=2,
-    retries={"mode": "standard", "total_max_attempts": 3},
-)
-
 
 @functools.cache
 def dynamodb_client() -> "DynamoDBClient":
-    """The process's one DynamoDB client, made on first use.
-
-    A plain botocore session skips boto3's import of s3transfer. The endpoint follows
-    `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`, as boto3's does.
-    """
-    session = botocore.session.get_session()
-    return cast("DynamoDBClient", session.create_client("dynamodb", config=CLIENT_CONFIG))
+    """The process's one DynamoDB client, made on first use."""
+    return aws_client("dynamodb")
 
 
 def item_size(item: "Item") -> int:
@@ -97,9 +79,10 @@ class DynamoDBStateRepository:
         table: StateTable,
         name: str,
         client: "DynamoDBClient | Callable[[], DynamoDBClient]",
-        now: Callable[[], datetime] = lambda: clock.utc_now(),
+        now: Callable[[], datetime],
     ) -> None:
-        """`client`, or a function that makes it on first use (see `_client`)."""
+        """`client`, or a function that makes it on first use (see `_client`); `now` the
+        clock that tells which states have expired and which ids an expired state gives up."""
         self._table = table
         self._name = name
         self._client_source = client

@@ -5,12 +5,11 @@ promises: expired states are absent, and an expired holder of an id gives way to
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from api import clock
 from storage.repository import StoredState, fixed_width_utc
 
 
 class InMemoryStateRepository:
-    def __init__(self, now: Callable[[], datetime] = lambda: clock.utc_now()) -> None:
+    def __init__(self, now: Callable[[], datetime]) -> None:
         self._states: dict[str, StoredState] = {}
         self._now = now
 

@@ -44,12 +44,13 @@ from api.app import function_handler  # noqa: E402
 from api.request_log import SERVICE_LOGGER  # noqa: E402
 from api.runs import FLOW_RUN, TASK_RUN, RunKind  # noqa: E402
 from api.services import RepositoryProvider  # noqa: E402
-from local.database import client_at  # noqa: E402
 from local.template_tables import create_tables  # noqa: E402
+from storage.clients import aws_client  # noqa: E402
 from storage.dynamodb import dynamodb_client  # noqa: E402
 from tests.helpers import (  # noqa: E402
     API_VERSION_HEADER,
     LambdaFunction,
+    SettableClock,
     repositories_on,
 )
 
@@ -145,24 +146,33 @@ def repositories(dynamodb: "DynamoDBClient") -> RepositoryProvider:
 
 
 @pytest.fixture
-def lambda_function(repositories: RepositoryProvider) -> LambdaFunction:
+def clock() -> SettableClock:
+    """The clock of this test's service (`api`, `lambda_function`): the system's until the
+    test sets it."""
+    return SettableClock()
+
+
+@pytest.fixture
+def lambda_function(repositories: RepositoryProvider, clock: SettableClock) -> LambdaFunction:
     """A function of `handlers` (by module name), built anew from its routes on this
-    test's DynamoDB, with the default settings."""
+    test's DynamoDB and `clock`, with the default settings."""
 
     def build(module: str) -> Mangum:
         routes = importlib.import_module(f"handlers.{module}").routes
-        return function_handler(*routes, settings=Settings(), repositories=repositories)
+        return function_handler(
+            *routes, settings=Settings(), repositories=repositories, clock=clock
+        )
 
     return build
 
 
 @pytest.fixture
-def api(repositories: RepositoryProvider) -> Iterator[TestClient]:
-    """The local app (every route, default settings) over HTTP on this test's DynamoDB,
-    sending the header Prefect's client sends."""
+def api(repositories: RepositoryProvider, clock: SettableClock) -> Iterator[TestClient]:
+    """The local app (every route, default settings) over HTTP on this test's DynamoDB and
+    `clock`, sending the header Prefect's client sends."""
     from local.app import local_app
 
-    app = local_app(Settings(), repositories)
+    app = local_app(Settings(), repositories, clock)
     with TestClient(app, headers=API_VERSION_HEADER) as client:
         yield client
 
@@ -184,7 +194,7 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def moto_tables(moto_endpoint: str) -> str:
     """The moto server, holding the template's tables: its endpoint."""
-    create_tables(client_at(moto_endpoint), Settings())
+    create_tables(aws_client("dynamodb", endpoint=moto_endpoint), Settings())
     return moto_endpoint
 
 

@@ -2,11 +2,15 @@
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import botocore.client
+import pytest
 from fastapi.testclient import TestClient
 from mangum import Mangum
 
+from api.clock import Clock, utc_now
 from api.runs import RunKind
 from api.services import RepositoryProvider
 from api.settings import Settings
@@ -43,6 +47,29 @@ DETAIL_DEFAULTS: dict[str, Any] = {
 }
 
 
+class SettableClock:
+    """The clock a test gives the service: the system's time until the test sets `now`."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return utc_now() if self.now is None else self.now
+
+
+def record_clients_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The service of each AWS client made from here on, in the order they are made."""
+    made: list[str] = []
+    initialise = botocore.client.BaseClient.__init__
+
+    def recording(self: botocore.client.BaseClient, *args: Any, **kwargs: Any) -> None:
+        initialise(self, *args, **kwargs)
+        made.append(self.meta.service_model.service_name)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "__init__", recording)
+    return made
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
@@ -62,15 +89,18 @@ def listed(api: TestClient, kind: RunKind, run_id: str) -> list[dict[str, Any]]:
 def repositories_on(client: "DynamoDBClient") -> RepositoryProvider:
     """The service's DynamoDB repositories, on `client`."""
 
-    def provide(table: StateTable, name: str) -> StateRepository:
-        return DynamoDBStateRepository(table, name, client)
+    def provide(table: StateTable, name: str, clock: Clock) -> StateRepository:
+        return DynamoDBStateRepository(table, name, client, clock)
 
     return provide
 
 
-def repository_of(repositories: RepositoryProvider, kind: RunKind) -> StateRepository:
-    """The kind's repository among `repositories`, on the table the default settings name."""
-    return repositories(kind.table, table_name(kind))
+def repository_of(
+    repositories: RepositoryProvider, kind: RunKind, clock: Clock = utc_now
+) -> StateRepository:
+    """The kind's repository among `repositories`, on the table the default settings name,
+    reading `clock`."""
+    return repositories(kind.table, table_name(kind), clock)
 
 
 def table_name(kind: RunKind) -> str:

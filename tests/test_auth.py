@@ -9,7 +9,6 @@ from functools import partial
 from typing import Any
 
 import botocore.client
-import botocore.session
 import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
@@ -26,8 +25,9 @@ from local.app import local_app
 from local.invoke import invoke, status_and_body
 from local.lambda_events import http_api_event
 from local.template_tables import create_tables, load_template
+from storage.clients import aws_client
 from storage.dynamodb import dynamodb_client
-from tests.helpers import API_VERSION_HEADER, new_id
+from tests.helpers import API_VERSION_HEADER, new_id, record_clients_made
 from tests.template import api_function_ids
 
 AUTH_STRING = "admin:pass"
@@ -201,10 +201,6 @@ def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         read_auth_string.cache_clear()
 
 
-def aws_client(service: str) -> Any:
-    return botocore.session.get_session().create_client(service)
-
-
 def keep_in_secrets_manager(value: str) -> str:
     secret = aws_client("secretsmanager").create_secret(Name=f"auth-{new_id()}", SecretString=value)
     return str(secret["ARN"])
@@ -252,14 +248,7 @@ def test_deployed_the_auth_string_is_read_once_per_process_on_the_first_request(
 def test_without_an_arn_no_secret_client_is_made(
     aws_calls: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    made: list[str] = []
-    create_client = botocore.session.Session.create_client
-
-    def recording(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
-        made.append(service_name)
-        return create_client(self, service_name, *args, **kwargs)
-
-    monkeypatch.setattr(botocore.session.Session, "create_client", recording)
+    made = record_clients_made(monkeypatch)
     for settings in (Settings(), Settings(auth_string=AUTH_STRING)):
         handler = function_handler(partial(read_state_router, FLOW_RUN), settings=settings)
         assert answer(handler, "GET", f"{FLOW_RUN.states_path}/{new_id()}", GOOD)[0] == 404

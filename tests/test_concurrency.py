@@ -18,11 +18,12 @@ from uuid import UUID
 import httpx
 import pytest
 
+from api.clock import utc_now
 from api.runs import FLOW_RUN, RunKind
 from api.schemas import StateCreate
 from api.settings import Settings
 from api.states import new_state
-from local.database import client_at
+from storage.clients import aws_client
 from storage.dynamodb import DynamoDBStateRepository
 from storage.repository import StoredState
 from storage.table_shapes import FLOW_RUN_STATES
@@ -52,7 +53,8 @@ def repository(moto_tables: str) -> DynamoDBStateRepository:
     return DynamoDBStateRepository(
         FLOW_RUN_STATES,
         Settings().flow_run_states.name,
-        client_at(moto_tables, connections=CALLERS),
+        aws_client("dynamodb", endpoint=moto_tables, connections=CALLERS),
+        utc_now,
     )
 
 

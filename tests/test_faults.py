@@ -22,10 +22,9 @@ from fastapi.testclient import TestClient
 from api.runs import FLOW_RUN, RunKind
 from api.settings import TABLE_VARIABLES, Settings, TableSettings
 from local.app import local_app
-from local.database import client_at
 from local.servers import free_port, moto_process
 from local.template_tables import create_tables, load_template
-from storage.dynamodb import CLIENT_CONFIG
+from storage.clients import CLIENT_CONFIG, aws_client
 from tests.helpers import (
     API_VERSION_HEADER,
     new_id,
@@ -81,7 +80,7 @@ class Service:
     """The whole API on a DynamoDB client of its own, whose attempts are counted."""
 
     def __init__(self, endpoint: str, settings: Settings | None = None) -> None:
-        self.dynamodb = client_at(endpoint)
+        self.dynamodb = aws_client("dynamodb", endpoint=endpoint)
         self.attempts = 0
         self.dynamodb.meta.events.register("before-send.dynamodb", self._count)
         app = local_app(settings or Settings(), repositories_on(self.dynamodb))
@@ -169,7 +168,7 @@ def test_an_unreachable_endpoint_is_503_after_the_configured_attempts(
 def test_a_stopped_server_is_503_and_nothing_accepted_is_lost() -> None:
     kind = FLOW_RUN  # task runs take the same path; the case waits out every read timeout
     with moto_process() as (endpoint, process):
-        create_tables(client_at(endpoint), Settings())
+        create_tables(aws_client("dynamodb", endpoint=endpoint), Settings())
         service = Service(endpoint)
         run_id = new_id()
         earlier = service.write(kind, run_id, data={"before": "the fault"})

@@ -88,7 +88,7 @@ class Condition:
 
 
 def with_storage(repository: BrokenRepository) -> Callable[[], FastAPI]:
-    return lambda: local_app(Settings(), lambda table, name: repository)
+    return lambda: local_app(Settings(), lambda table, name, clock: repository)
 
 
 def throttled() -> Exception:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import botocore.session
 import pytest
 from moto import mock_aws
 
@@ -17,7 +16,7 @@ from api.settings import Settings
 from local.invoke import invoke, status_and_body
 from local.lambda_events import http_api_event
 from storage.dynamodb import dynamodb_client
-from tests.helpers import LambdaFunction, new_id
+from tests.helpers import LambdaFunction, new_id, record_clients_made
 
 
 def deployed(module: str) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -142,15 +141,8 @@ def test_a_function_makes_its_dynamodb_client_on_its_first_request(
 ) -> None:
     """Not at init: under SnapStart a client made then, with its credentials, would be
     frozen into the snapshot."""
-    made: list[str] = []
     dynamodb_client.cache_clear()
-    create_client = botocore.session.Session.create_client
-
-    def recording(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
-        made.append(service_name)
-        return create_client(self, service_name, *args, **kwargs)
-
-    monkeypatch.setattr(botocore.session.Session, "create_client", recording)
+    made = record_clients_made(monkeypatch)
     with mock_aws():
         handler = function_handler(partial(read_state_router, FLOW_RUN), settings=Settings())
         assert made == []

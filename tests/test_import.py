@@ -25,15 +25,16 @@ from fastapi.testclient import TestClient
 
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.settings import TABLE_VARIABLES, Settings, TableSettings
-from importer.checkpoint import Checkpoint, CheckpointStore
+from importer.checkpoint import Checkpoint, SourceCheckpoint
 from importer.passes import Importer
 from importer.progress import Progress
 from importer.wiring import open_importer
 from local.app import local_app
 from local.paths import PROJECT
 from local.template_tables import create_tables
+from storage.checkpoints import CheckpointStore
 from storage.repository import fixed_width_utc
-from storage.table_shapes import EXPIRES_AT, FLOW_RUN_STATES, TASK_RUN_STATES
+from storage.table_shapes import CHECKPOINT_TABLE, EXPIRES_AT, FLOW_RUN_STATES, TASK_RUN_STATES
 from tests.helpers import API_VERSION_HEADER, repositories_on
 from tests.prefect_source import AUTH_STRING, History, Source
 
@@ -73,8 +74,8 @@ class Target:
             return importer
 
     def checkpoint(self, source: Source) -> Checkpoint:
-        name = self.settings.table(FLOW_RUN_STATES).name
-        return CheckpointStore(self.client, name, source.api_url).load()
+        name = self.settings.table(CHECKPOINT_TABLE).name
+        return SourceCheckpoint(CheckpointStore(self.client, name), source.api_url).load()
 
 
 @contextmanager
@@ -235,8 +236,9 @@ def test_follow_copies_a_new_run_then_stops_cleanly_on_sigterm(
         text=True,
     )
     try:
-        store = CheckpointStore(
-            dynamodb_local, settings.table(FLOW_RUN_STATES).name, source.api_url
+        store = SourceCheckpoint(
+            CheckpointStore(dynamodb_local, settings.table(CHECKPOINT_TABLE).name),
+            source.api_url,
         )
         assert store.load().watermark is not None  # make import completed a pass
         known = set(source.run_ids(FLOW_RUN))
@@ -295,9 +297,8 @@ def test_retention_counts_from_each_states_own_timestamp(
     expired = sum(1 for moment in timestamps if moment <= cutoff)
     with (
         target_on(dynamodb, fresh_settings(retention=timedelta(days=1))) as target,
-        target.importer(source) as importer,
+        target.importer(source, clock=lambda: cutoff + timedelta(days=1)) as importer,
     ):
-        importer.now = lambda: cutoff + timedelta(days=1)
         importer.run()
     assert importer.summary.states_expired == expired
     for kind, runs in expected.items():

@@ -12,7 +12,7 @@ from botocore.awsrequest import AWSResponse
 from api.runs import FLOW_RUN
 from api.settings import Settings
 from importer.source import ATTEMPTS, PrefectSource, SourceError
-from importer.tables import StateTables
+from storage.batch import BatchTables
 from storage.table_shapes import FLOW_RUN_STATES
 from tests.test_faults import answer_every_attempt_with
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 RUN_ID = "0c9f54a6-5a1b-4e84-9a5f-5b6c3e0a51d1"
+FLOW_TABLE = Settings().table(FLOW_RUN_STATES).name
 STATE = {"id": "01a23484-08c9-7aa7-a593-f62c92f3c79c", "timestamp": "2026-01-01T00:00:00Z"}
 
 
@@ -76,11 +77,11 @@ def test_a_source_that_is_no_prefect_3_or_refuses_us_is_refused_clearly(
 
 
 @pytest.fixture
-def state_tables(dynamodb: "DynamoDBClient") -> "Iterator[StateTables]":
+def batch_tables(dynamodb: "DynamoDBClient") -> "Iterator[BatchTables]":
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(2) as executor:
-        yield StateTables(dynamodb, executor, Settings(), sleep=lambda seconds: None)
+        yield BatchTables(dynamodb, executor, sleep=lambda seconds: None)
 
 
 def item(number: int) -> dict[str, Any]:
@@ -93,7 +94,7 @@ def item(number: int) -> dict[str, Any]:
 
 
 def test_dynamodb_throttling_is_ridden_out(
-    dynamodb: "DynamoDBClient", state_tables: StateTables
+    dynamodb: "DynamoDBClient", batch_tables: BatchTables
 ) -> None:
     """Throttled whole (botocore's own retries), then in part (UnprocessedItems, which the
     importer sends again after a wait)."""
@@ -117,12 +118,12 @@ def test_dynamodb_throttling_is_ridden_out(
     for event, hook in hooks:
         dynamodb.meta.events.register(event, hook)
     try:
-        state_tables.write(FLOW_RUN_STATES, [item(number) for number in range(30)])
+        batch_tables.put(FLOW_TABLE, [item(number) for number in range(30)])
     finally:
         for event, hook in hooks:
             dynamodb.meta.events.unregister(event, hook)
     assert events[:3] == ["unprocessed", "throttled", "throttled"]
-    stored = state_tables.present(FLOW_RUN_STATES, [f"state-{number}" for number in range(30)])
+    stored = batch_tables.stored_ids(FLOW_TABLE, [f"state-{number}" for number in range(30)])
     assert len(stored) == 30
 
 

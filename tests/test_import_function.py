@@ -16,11 +16,13 @@ from api.settings import (
     Settings,
 )
 from importer import scheduled
-from importer.checkpoint import KEY_PREFIX, Checkpoint, CheckpointStore
+from importer.checkpoint import Checkpoint, SourceCheckpoint
 from local.invoke import function_handler, function_properties
-from local.template_tables import create_tables, load_template
+from local.template_tables import create_tables, load_template, table_logical_id
+from storage.checkpoints import CheckpointStore
+from storage.clients import aws_client
 from storage.dynamodb import dynamodb_client
-from storage.table_shapes import FLOW_RUN_STATES
+from storage.table_shapes import CHECKPOINT_KEY_PREFIX, CHECKPOINT_TABLE
 from tests.prefect_source import AUTH_STRING, Source
 from tests.template import SCHEDULED_FUNCTIONS, api_function_ids
 from tests.test_events import EVENTS
@@ -49,8 +51,9 @@ def test_its_checkpoint_is_the_only_item_it_may_read_or_put_alone() -> None:
     statements = function_properties(FUNCTION)["Policies"][0]["Statement"]
     (single_items,) = [s for s in statements if "dynamodb:PutItem" in s["Action"]]
     assert single_items["Condition"] == {
-        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [KEY_PREFIX + "*"]}
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [CHECKPOINT_KEY_PREFIX + "*"]}
     }
+    assert single_items["Resource"] == {"Fn::GetAtt": [table_logical_id(CHECKPOINT_TABLE), "Arn"]}
     policy = load_template()["Resources"]["ReadImportSourceAuthStringPolicy"]
     assert policy["Condition"] == "ImportAuthOn"
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
@@ -82,9 +85,7 @@ def on_moto(source: Source, monkeypatch: pytest.MonkeyPatch) -> Iterator["Dynamo
     with mock_aws():
         client = dynamodb_client.__wrapped__()
         create_tables(client, Settings())
-        import botocore.session
-
-        secrets = botocore.session.get_session().create_client("secretsmanager")
+        secrets = aws_client("secretsmanager")
         arn = secrets.create_secret(Name="prefect-source", SecretString=AUTH_STRING)["ARN"]
         monkeypatch.setenv(IMPORT_SOURCE_URL_VARIABLE, source.api_url)
         monkeypatch.setenv(IMPORT_SOURCE_AUTH_STRING_ARN_VARIABLE, arn)
@@ -115,5 +116,5 @@ def test_its_event_copies_in_bounded_steps_that_resume(
 
 def checkpoint(client: "DynamoDBClient", source: Source) -> Checkpoint:
     """The checkpoint in the table the default settings name (the function's, here)."""
-    name = Settings().table(FLOW_RUN_STATES).name
-    return CheckpointStore(client, name, source.api_url).load()
+    name = Settings().table(CHECKPOINT_TABLE).name
+    return SourceCheckpoint(CheckpointStore(client, name), source.api_url).load()

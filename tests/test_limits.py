@@ -17,7 +17,14 @@ from api.states import new_state
 from local.invoke import invoke
 from local.lambda_events import http_api_event
 from storage.repository import StoredState
-from tests.helpers import LambdaFunction, new_id, repository_of, set_state, table_name
+from tests.helpers import (
+    LambdaFunction,
+    SettableClock,
+    new_id,
+    repository_of,
+    set_state,
+    table_name,
+)
 
 ITEM_LIMIT = 409_600  # AWS's 400 KB, as AWS and DynamoDB Local count it
 
@@ -29,11 +36,10 @@ def stored_item_size(item: dict[str, Any]) -> int:
 
 
 @pytest.fixture
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
+def frozen_clock(clock: SettableClock) -> datetime:
     """A fixed timestamp with a fraction, so every state's document has the same length."""
-    moment = datetime(2026, 11, 22, 14, 1, 26, 589310, tzinfo=UTC)
-    monkeypatch.setattr("api.clock.utc_now", lambda: moment)
-    return moment
+    clock.now = datetime(2026, 11, 22, 14, 1, 26, 589310, tzinfo=UTC)
+    return clock.now
 
 
 def padding_to(size: int, api: TestClient, kind: RunKind, dynamodb: Any) -> int:
@@ -118,12 +124,11 @@ def list_in_pages(
             return pages
 
 
-def a_run_of(count: int, api: TestClient, kind: RunKind, monkeypatch: pytest.MonkeyPatch) -> Any:
+def a_run_of(count: int, api: TestClient, kind: RunKind, clock: SettableClock) -> Any:
     """A run of `count` states, some sharing a timestamp (listed in id order), and its id."""
     run_id = new_id()
     for n in range(count):
-        moment = datetime(2026, 11, 22, 14, 1, n // 2, tzinfo=UTC)
-        monkeypatch.setattr("api.clock.utc_now", lambda moment=moment: moment)
+        clock.now = datetime(2026, 11, 22, 14, 1, n // 2, tzinfo=UTC)
         assert set_state(api, kind, run_id, {"type": "RUNNING", "data": n}).status_code == 201
     return run_id
 
@@ -133,10 +138,10 @@ def test_paging_gives_every_state_once_in_order(
     api: TestClient,
     kind: RunKind,
     calls: Counter[str],
-    monkeypatch: pytest.MonkeyPatch,
+    clock: SettableClock,
     limit: int,
 ) -> None:
-    run_id = a_run_of(7, api, kind, monkeypatch)
+    run_id = a_run_of(7, api, kind, clock)
     whole = api.get(kind.states_path, params={kind.run_id_field: run_id})
     assert "X-Next-Cursor" not in whole.headers
     calls.clear()
@@ -149,9 +154,9 @@ def test_paging_gives_every_state_once_in_order(
 
 
 def test_a_cursor_without_limit_pages_by_the_most_a_limit_can_be(
-    api: TestClient, kind: RunKind, monkeypatch: pytest.MonkeyPatch
+    api: TestClient, kind: RunKind, clock: SettableClock
 ) -> None:
-    run_id = a_run_of(5, api, kind, monkeypatch)
+    run_id = a_run_of(5, api, kind, clock)
     first = api.get(kind.states_path, params={kind.run_id_field: run_id, "limit": 2})
     rest = list_in_pages(api, kind, run_id, None, first.headers["X-Next-Cursor"])
     whole = api.get(kind.states_path, params={kind.run_id_field: run_id}).json()
@@ -173,12 +178,12 @@ def test_a_limit_out_of_range_is_422(api: TestClient, kind: RunKind, limit: str)
 
 
 def test_a_cursor_altered_cut_or_made_for_another_listing_is_422(
-    api: TestClient, kind: RunKind, monkeypatch: pytest.MonkeyPatch
+    api: TestClient, kind: RunKind, clock: SettableClock
 ) -> None:
     from api.paging import cursor_for
     from api.runs import FLOW_RUN, TASK_RUN
 
-    run_id, other_run = a_run_of(3, api, kind, monkeypatch), a_run_of(3, api, kind, monkeypatch)
+    run_id, other_run = a_run_of(3, api, kind, clock), a_run_of(3, api, kind, clock)
     first_page = api.get(kind.states_path, params={kind.run_id_field: run_id, "limit": 1})
     cursor = first_page.headers["X-Next-Cursor"]
     after_first = f"2026-11-22T14:01:00.000000Z#{first_page.json()[0]['id']}"

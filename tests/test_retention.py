@@ -16,7 +16,6 @@ from botocore.awsrequest import AWSResponse
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
-from api import clock
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.schemas import StateCreate
 from api.services import RepositoryProvider
@@ -39,7 +38,7 @@ from storage.table_shapes import (
     TTL,
     StateTable,
 )
-from tests.helpers import new_id, set_state, table_name
+from tests.helpers import SettableClock, new_id, set_state, table_name
 
 FLOW_RETENTION_VARIABLE = TABLE_VARIABLES[FLOW_RUN_STATES].retention_days
 TASK_RETENTION_VARIABLE = TABLE_VARIABLES[TASK_RUN_STATES].retention_days
@@ -49,33 +48,24 @@ WRITTEN = datetime(2026, 11, 22, 14, 1, 26, 589310, tzinfo=UTC)
 EXPIRY = WRITTEN + RETENTION
 
 
-class Clock:
-    """`api.clock.utc_now` as a test sets it."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    moment = Clock(WRITTEN)
-    monkeypatch.setattr(clock, "utc_now", moment)
-    return moment
+def frozen_clock(clock: SettableClock) -> SettableClock:
+    """The service's clock, set to WRITTEN."""
+    clock.now = WRITTEN
+    return clock
 
 
 @pytest.fixture
 def retained(
-    api: TestClient, kind: RunKind, repositories: RepositoryProvider
+    api: TestClient, kind: RunKind, repositories: RepositoryProvider, clock: SettableClock
 ) -> Iterator[TestClient]:
-    """The app as `api`'s, on the same storage, with `kind`'s states kept for RETENTION
-    (30 days) and the other kind's kept until deleted."""
+    """The app as `api`'s, on the same storage and clock, with `kind`'s states kept for
+    RETENTION (30 days) and the other kind's kept until deleted."""
     from local.app import local_app
 
     settings = Settings().with_table(kind.table, TableSettings(table_name(kind), RETENTION))
-    with TestClient(local_app(settings, repositories), headers=api.headers) as client:
+    app = local_app(settings, repositories, clock)
+    with TestClient(app, headers=api.headers) as client:
         yield client
 
 
@@ -170,7 +160,7 @@ def test_each_item_carries_its_exact_expiry_and_a_ttl_rounded_up(
     retained: TestClient,
     kind: RunKind,
     dynamodb: Any,
-    frozen_clock: Clock,
+    frozen_clock: SettableClock,
     written: datetime,
     ttl: datetime,
 ) -> None:
@@ -195,7 +185,7 @@ def test_without_retention_items_carry_no_expiry(
 
 
 def test_each_kind_of_run_has_its_own_period(
-    retained: TestClient, kind: RunKind, dynamodb: Any, frozen_clock: Clock
+    retained: TestClient, kind: RunKind, dynamodb: Any, frozen_clock: SettableClock
 ) -> None:
     other = TASK_RUN if kind is FLOW_RUN else FLOW_RUN
     kept = set_state(retained, other, new_id(), {"type": "RUNNING"}).json()["state"]
@@ -208,7 +198,11 @@ def test_each_kind_of_run_has_its_own_period(
 
 
 def test_a_state_is_served_until_its_expiry_and_not_a_microsecond_after(
-    retained: TestClient, kind: RunKind, dynamodb: Any, calls: Counter[str], frozen_clock: Clock
+    retained: TestClient,
+    kind: RunKind,
+    dynamodb: Any,
+    calls: Counter[str],
+    frozen_clock: SettableClock,
 ) -> None:
     run_id = new_id()
     first = set_state(retained, kind, run_id, {"type": "PENDING"}).json()["state"]
@@ -238,7 +232,7 @@ def test_a_state_is_served_until_its_expiry_and_not_a_microsecond_after(
 
 
 def test_a_retry_whose_state_has_expired_is_stored_anew(
-    retained: TestClient, kind: RunKind, calls: Counter[str], frozen_clock: Clock
+    retained: TestClient, kind: RunKind, calls: Counter[str], frozen_clock: SettableClock
 ) -> None:
     run_id = new_id()
     proposal = {"type": "RUNNING", "state_details": {"transition_id": new_id()}}

@@ -22,9 +22,9 @@ import pytest
 from api.runs import RunKind
 from api.services import RepositoryProvider
 from local.container_images import IMAGE_CHOICE_VARIABLE
-from local.database import client_at
 from local.sam_local import SamLocal, build, host_architecture, sam_local
 from local.servers import free_port
+from storage.clients import aws_client
 from tests.helpers import API_VERSION_HEADER, new_id, repositories_on
 from tests.template import api_function_ids
 from tests.test_events import assert_answers_its_event, delete_event_states, in_process
@@ -55,7 +55,7 @@ def sam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
 def containers_dynamodb(sam: SamLocal) -> RepositoryProvider:
     """The service's repositories on the containers' DynamoDB Local, so that what a test
     writes in this process the functions read there; without the events' states."""
-    repositories = repositories_on(client_at(sam.dynamodb_endpoint))
+    repositories = repositories_on(aws_client("dynamodb", endpoint=sam.dynamodb_endpoint))
     delete_event_states(repositories)
     return repositories
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from api.clock import utc_now
 from api.runs import FLOW_RUN
 from api.schemas import StateCreate
 from api.settings import Settings
@@ -23,7 +24,7 @@ from tests.helpers import new_id
 
 @pytest.fixture
 def repository(dynamodb: Any) -> DynamoDBStateRepository:
-    return DynamoDBStateRepository(FLOW_RUN_STATES, FLOW_RUN_STATES_TABLE, dynamodb)
+    return DynamoDBStateRepository(FLOW_RUN_STATES, FLOW_RUN_STATES_TABLE, dynamodb, utc_now)
 
 
 FLOW_RUN_STATES_TABLE = Settings().flow_run_states.name

@@ -5,6 +5,7 @@ import os
 import re
 from pathlib import Path
 
+import botocore.session
 import pytest
 
 from bundle.build import SERVICE_PACKAGES
@@ -72,15 +73,31 @@ def test_a_service_botocore_lacks_is_refused_before_anything_is_removed(
     assert (site_packages / "botocore" / "data" / "s3").is_dir()
 
 
+def project_sources() -> dict[Path, str]:
+    """Every Python module of the project: its own folders, not its environments'."""
+    folders = [
+        folder
+        for folder in PROJECT.iterdir()
+        if folder.is_dir() and not folder.name.startswith(".") and folder.name != "node_modules"
+    ]
+    return {path: path.read_text() for folder in folders for path in folder.rglob("*.py")}
+
+
+def test_one_place_makes_aws_clients() -> None:
+    """`storage.clients.aws_client`: so every client has the one timeout and retry policy,
+    and the services it names are the ones the bundle keeps."""
+    call = botocore.session.Session.create_client.__name__ + "("
+    assert [path for path, text in project_sources().items() if call in text] == [
+        PROJECT / "storage" / "clients.py"
+    ]
+
+
 def test_every_service_the_code_makes_a_client_for_is_kept() -> None:
     """A client for a trimmed service fails only when deployed: keep the list true."""
     source = "\n".join(
-        path.read_text()
-        for package in SERVICE_PACKAGES
-        for path in (PROJECT / package).rglob("*.py")
+        text
+        for path, text in project_sources().items()
+        if path.relative_to(PROJECT).parts[0] in SERVICE_PACKAGES
     )
-    assert "create_client(" in source
-    named = set(re.findall(r'create_client\(\s*"([a-z0-9-]+)"', source))
-    # api/auth.py picks its service from the ARN: "secretsmanager" or "ssm".
-    named |= set(re.findall(r'"(secretsmanager|ssm)"', (PROJECT / "api" / "auth.py").read_text()))
+    named = set(re.findall(r'aws_client\(\s*"([a-z0-9-]+)"', source))
     assert named == CALLED_SERVICES

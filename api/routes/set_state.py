@@ -6,7 +6,6 @@ from uuid import UUID
 from fastapi import Path, Response
 from fastapi.routing import APIRouter
 
-from api import clock
 from api.openapi import error_responses
 from api.routing import ServiceRoute
 from api.runs import RunKind
@@ -19,6 +18,7 @@ def set_state_router(kind: RunKind, services: Services) -> APIRouter:
     router = APIRouter(route_class=ServiceRoute)
     repository = services.repository(kind)
     retention = services.retention(kind)
+    clock = services.clock
 
     @router.post(
         kind.set_state_path,
@@ -37,7 +37,7 @@ def set_state_router(kind: RunKind, services: Services) -> APIRouter:
         id: Annotated[UUID, Path(description=f"The {kind.noun} id")],
         body: SetStateBody,
     ) -> Response:
-        proposed = new_state(kind, id, body.state, clock.utc_now(), retention)
+        proposed = new_state(kind, id, body.state, clock(), retention)
         already_stored = repository.insert(proposed)
         if already_stored is None:
             return orchestration_response(proposed, accepted=True)
