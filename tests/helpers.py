@@ -1,5 +1,6 @@
 """What many test modules use that is not a fixture: ids, requests, expected bodies."""
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -12,6 +13,7 @@ from mangum import Mangum
 
 from api.clock import Clock, utc_now
 from api.runs import RunKind
+from api.schemas import State
 from api.services import RepositoryProvider
 from api.settings import Settings
 from storage.dynamodb import DynamoDBStateRepository
@@ -68,6 +70,13 @@ def record_clients_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(botocore.client.BaseClient, "__init__", recording)
     return made
+
+
+def assert_documented_state(text: str) -> None:
+    """`text`, a state as served, is what `api.schemas.State` describes: it validates, and
+    the model writes it back as the same JSON, key for key, in the same order."""
+    written_back = State.model_validate_json(text).model_dump_json()
+    assert json.dumps(json.loads(written_back)) == json.dumps(json.loads(text))
 
 
 def new_id() -> str:

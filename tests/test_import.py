@@ -34,8 +34,14 @@ from local.paths import PROJECT
 from local.template_tables import create_tables
 from storage.checkpoints import CheckpointStore
 from storage.repository import fixed_width_utc
-from storage.table_shapes import CHECKPOINT_TABLE, EXPIRES_AT, FLOW_RUN_STATES, TASK_RUN_STATES
-from tests.helpers import API_VERSION_HEADER, repositories_on
+from storage.table_shapes import (
+    CHECKPOINT_TABLE,
+    DOCUMENT,
+    EXPIRES_AT,
+    FLOW_RUN_STATES,
+    TASK_RUN_STATES,
+)
+from tests.helpers import API_VERSION_HEADER, assert_documented_state, repositories_on
 from tests.prefect_source import AUTH_STRING, History, Source
 
 if TYPE_CHECKING:
@@ -155,6 +161,23 @@ def test_every_run_is_copied_exactly_and_a_second_copy_copies_nothing(
     # The checkpoint item is no state: never served, never listed.
     checkpoint_id = f"prefect-import:{source.api_url}"
     assert api.get(f"{FLOW_RUN.states_path}/{checkpoint_id}").status_code in (404, 422)
+
+
+def test_every_copied_state_is_as_documented(source: Source, target: Target) -> None:
+    """What Prefect serves, and so what a copy serves, is what `api.schemas.State` says a
+    state is (tests/test_schemas.py holds the service's own writes to it)."""
+    expected = source.all_states()
+    target.copy(source)
+    documents = []
+    for table in (FLOW_RUN_STATES, TASK_RUN_STATES):
+        pages = target.client.get_paginator("scan").paginate(
+            TableName=target.settings.table(table).name, ConsistentRead=True
+        )
+        items = [item for page in pages for item in page["Items"]]
+        documents += [item[DOCUMENT]["S"] for item in items if DOCUMENT in item]  # no checkpoint
+    assert len(documents) == state_count(expected) - 1  # less the one over the item limit
+    for document in documents:
+        assert_documented_state(document)
 
 
 def test_an_interrupted_copy_resumes_where_it_stopped(source: Source, target: Target) -> None:
