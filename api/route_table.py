@@ -1,41 +1,38 @@
-"""Every path the service serves and its methods: the one table behind the local app, the
-404/405 answers of every Lambda function, and the template's routes."""
+"""What the request gate reads of the declared endpoints (`api.endpoints`), made once at
+import: the methods served at each request path, for its 404 and 405 (the full `Allow`, in
+every Lambda function, whichever routes it serves), and the requests it lets pass without auth
+or the API version check."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from api.runs import FLOW_RUN, TASK_RUN
-
-HEALTH_PATH = "/api/health"
-VERSION_PATH = "/api/version"
-ADMIN_VERSION_PATH = "/api/admin/version"
-CSRF_TOKEN_PATH = "/api/csrf-token"
+from api.endpoints import ENDPOINTS, Endpoint
 
 
-def _run_routes() -> dict[str, tuple[str, ...]]:
-    routes: dict[str, tuple[str, ...]] = {}
-    for kind in (FLOW_RUN, TASK_RUN):
-        routes[kind.state_path] = ("GET", "DELETE")
-        # Both spellings answer directly: a redirect is a wasted round trip behind API Gateway.
-        routes[kind.states_path + "/"] = ("GET",)
-        routes[kind.states_path] = ("GET",)
-        routes[kind.set_state_path] = ("POST",)
-    return routes
+def _methods_by_path(endpoints: Iterable[Endpoint]) -> dict[str, tuple[str, ...]]:
+    """Every request path the endpoints serve, with its methods in the order declared."""
+    methods: dict[str, tuple[str, ...]] = {}
+    for endpoint in endpoints:
+        for path in endpoint.paths:
+            methods[path] = (*methods.get(path, ()), *endpoint.methods)
+    return methods
 
 
-ROUTES: Mapping[str, tuple[str, ...]] = {
-    **_run_routes(),
-    HEALTH_PATH: ("GET",),
-    VERSION_PATH: ("GET",),
-    ADMIN_VERSION_PATH: ("GET",),
-    CSRF_TOKEN_PATH: ("GET",),
-}
+ROUTES: Mapping[str, tuple[str, ...]] = _methods_by_path(ENDPOINTS)
 
-# Prefect checks the client's API version everywhere but on these two.
-UNVERSIONED_PATHS = frozenset({HEALTH_PATH, VERSION_PATH})
-# With auth on, load balancers and Prefect's health check still reach this one, with GET
-# only, as on a Prefect server (any other method there gets the 401, not the 405).
-UNAUTHENTICATED_ROUTES = frozenset({("GET", HEALTH_PATH)})
+# Looked up by the request path, as the gate sees it before it matches a route; an endpoint
+# may skip a check only on a path without parameters (`Endpoint.__post_init__`), and the
+# endpoints sharing a path agree on the version check (tests/test_gate.py).
+UNVERSIONED_PATHS = frozenset(
+    path for endpoint in ENDPOINTS if not endpoint.versioned for path in endpoint.paths
+)
+UNAUTHENTICATED_ROUTES = frozenset(
+    (method, path)
+    for endpoint in ENDPOINTS
+    if not endpoint.authenticated
+    for method in endpoint.methods
+    for path in endpoint.paths
+)
 
 
 def path_pattern(path_template: str) -> str:

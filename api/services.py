@@ -7,8 +7,6 @@ Storage is injected here, and only here: the app factory takes a `RepositoryProv
 from collections.abc import Callable
 from datetime import timedelta
 
-from fastapi.routing import APIRouter
-
 from api.runs import RunKind
 from api.settings import Settings
 from storage.repository import StateRepository
@@ -45,7 +43,3 @@ class Services:
 
     def retention(self, kind: RunKind) -> timedelta | None:
         return self.settings.table(kind.table).retention
-
-
-# What an app is built from: a router, or a function making one from the services.
-Route = APIRouter | Callable[[Services], APIRouter]

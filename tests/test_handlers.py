@@ -3,16 +3,14 @@
 import importlib
 import json
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import botocore.session
 import pytest
 from moto import mock_aws
 
-from api.app import function_handler
-from api.routes.read_state import read_state_router
-from api.runs import FLOW_RUN
+from api.app import build_handler
+from api.endpoints import READ_FLOW_RUN_STATE
 from api.settings import Settings
 from local.invoke import invoke, status_and_body
 from local.lambda_events import http_api_event
@@ -152,7 +150,7 @@ def test_a_function_makes_its_dynamodb_client_on_its_first_request(
 
     monkeypatch.setattr(botocore.session.Session, "create_client", recording)
     with mock_aws():
-        handler = function_handler(partial(read_state_router, FLOW_RUN), settings=Settings())
+        handler = build_handler(READ_FLOW_RUN_STATE, settings=Settings())
         assert made == []
         event = http_api_event("GET", f"/api/flow_run_states/{new_id()}")
         assert handler(event, None)["statusCode"] == 500  # moto holds no table
