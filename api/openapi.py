@@ -6,8 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.endpoints import Endpoint
-from api.route_table import UNVERSIONED_PATHS
+from api.endpoints import UNVERSIONED_PATHS, Endpoint
 from api.schemas import DetailBody, ExceptionBody, ValidationErrorBody
 
 Responses = dict[int | str, dict[str, Any]]

@@ -4,7 +4,7 @@ and responses documented only where an app serves docs)."""
 
 import importlib
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute, APIRouter
@@ -17,7 +17,6 @@ from api.strict_json import parse_strict_json
 # What an endpoint names as its route (`Endpoint.route`): a function adding the route to an
 # app's router, built with the app's services.
 RouteAdder = Callable[[APIRouter, Endpoint, Services], None]
-RouteFunction = TypeVar("RouteFunction", bound=Callable[..., Any])
 
 
 class StrictJSONRequest(Request):
@@ -59,7 +58,7 @@ def route_adder(endpoint: Endpoint) -> RouteAdder:
     return adder
 
 
-def declared_route(
+def declared_route[RouteFunction: Callable[..., Any]](
     router: APIRouter, endpoint: Endpoint, **options: Any
 ) -> Callable[[RouteFunction], RouteFunction]:
     """A decorator adding its function to `router` as the endpoint's route: at each of its

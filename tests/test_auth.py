@@ -20,8 +20,8 @@ from api.endpoints import (
     READ_API_VERSION,
     READ_FLOW_RUN_STATE,
     READ_SERVER_VERSION,
+    ROUTES,
 )
-from api.route_table import ROUTES
 from api.runs import FLOW_RUN, RunKind
 from api.services import RepositoryProvider
 from api.settings import AUTH_STRING_ARN_VARIABLE, AUTH_STRING_VARIABLE, Settings, SettingsError
@@ -71,7 +71,7 @@ def concrete(path: str) -> str:
 
 
 def every_request() -> Iterator[tuple[str, str]]:
-    """Each method on each path of the route table, one other method on each, and unknown
+    """Each method on each declared path, one other method on each, and unknown
     paths: every request that needs auth, whatever else would answer it."""
     for path, methods in ROUTES.items():
         for method in (*methods, "PATCH", "HEAD"):

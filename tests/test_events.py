@@ -13,7 +13,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from api.route_table import path_pattern
+from api.endpoints import path_pattern
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.services import RepositoryProvider
 from api.settings import Settings
