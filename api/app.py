@@ -7,24 +7,25 @@ from mangum import Mangum
 
 from api.auth import authenticator_for
 from api.clock import Clock, utc_now
+from api.endpoints import Endpoint
 from api.errors import EXCEPTION_HANDLERS
 from api.gate import ErrorBoundary, RequestGate
 from api.openapi import with_version_header
 from api.request_log import configure_logging
-from api.routing import ServiceRoute
-from api.services import RepositoryProvider, Route, Services, dynamodb_repository
+from api.routing import ServiceRoute, route_adder
+from api.services import RepositoryProvider, Services, dynamodb_repository
 from api.settings import Settings
 
 
 def build_app(
-    *routes: Route,
+    *endpoints: Endpoint,
     settings: Settings,
     repositories: RepositoryProvider = dynamodb_repository,
     clock: Clock = utc_now,
     docs: bool = False,
 ) -> FastAPI:
-    """An app serving `routes`, configured by `settings`, its states in `repositories`,
-    its time read from `clock`.
+    """An app serving the endpoints' routes, configured by `settings`, its states in
+    `repositories`, its time read from `clock`.
 
     Only the local app builds docs; Lambda apps never need them.
     """
@@ -43,13 +44,16 @@ def build_app(
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
     services = Services(settings, repositories, clock)
-    for route in routes:
-        router = route if isinstance(route, APIRouter) else route(services)
-        if docs:
-            for served in router.routes:
-                if isinstance(served, ServiceRoute):
-                    served.responses = served.documented_responses
-        app.include_router(router)
+    router = APIRouter()
+    for endpoint in endpoints:
+        route_adder(endpoint)(router, endpoint, services)
+    if docs:
+        for route in router.routes:
+            if isinstance(route, ServiceRoute):
+                route.responses = route.documented_responses
+    # Included whole, once documented: the app derives its own routes from these, their
+    # documented responses' models included.
+    app.include_router(router)
     if docs:
         app.openapi = with_version_header(app)  # type: ignore[method-assign]  # FastAPI's way
     app.add_middleware(
@@ -60,16 +64,17 @@ def build_app(
     return app
 
 
-def function_handler(
-    *routes: Route,
+def build_handler(
+    *endpoints: Endpoint,
     settings: Settings | None = None,
     repositories: RepositoryProvider = dynamodb_repository,
     clock: Clock = utc_now,
 ) -> Mangum:
-    """A Lambda function serving `routes` behind an HTTP API, configured by the environment
-    unless `settings` are given."""
+    """A Lambda handler serving the endpoints behind an HTTP API, configured by the
+    environment unless `settings` are given: what a function's handler module makes at init
+    (`lambda_handler`), or a test or benchmark makes anew on storage of its own."""
     app = build_app(
-        *routes,
+        *endpoints,
         settings=settings or Settings.from_environment(),
         repositories=repositories,
         clock=clock,
@@ -77,13 +82,13 @@ def function_handler(
     return Mangum(app, lifespan="off")
 
 
-def lambda_handler(*routes: Route) -> Mangum:
-    """A function's entry point, as its handler module makes it at init.
+def lambda_handler(*endpoints: Endpoint) -> Mangum:
+    """A function's entry point, serving the endpoints, as its handler module makes it at init.
 
     The end of a function's init (see `handlers`): what it built is moved out of the
     collector's sight for good, and the collector, paused during init, runs again.
     """
-    handler = function_handler(*routes)
+    handler = build_handler(*endpoints)
     gc.freeze()
     gc.enable()
     return handler

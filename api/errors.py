@@ -13,8 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.endpoints import allowed_methods
 from api.request_log import SERVICE_LOGGER
-from api.route_table import allowed_methods
 from api.settings import TABLE_VARIABLES
 from storage.repository import StateTooLarge, StorageMisconfigured, StorageUnavailable
 
@@ -38,7 +38,7 @@ def exception_response(
 
 
 def unmatched_route(method: str, path: str) -> JSONResponse | None:
-    """The 404 or 405 for a request the route table does not serve, else None."""
+    """The 404 or 405 for a request no declared endpoint serves, else None."""
     methods = allowed_methods(path)
     if methods is None:
         return detail_response(404, "Not Found")

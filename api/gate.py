@@ -8,9 +8,9 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import Authenticator
+from api.endpoints import UNAUTHENTICATED_ROUTES, UNVERSIONED_PATHS
 from api.errors import exception_response, unmatched_route, version_error
 from api.request_log import SERVICE_LOGGER, log_request
-from api.route_table import UNAUTHENTICATED_ROUTES, UNVERSIONED_PATHS
 
 logger = logging.getLogger(SERVICE_LOGGER)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from api.route_table import UNVERSIONED_PATHS
+from api.endpoints import UNVERSIONED_PATHS, Endpoint
 from api.schemas import DetailBody, ExceptionBody, ValidationErrorBody
 
 Responses = dict[int | str, dict[str, Any]]
@@ -48,7 +48,7 @@ _STORAGE: Responses = {
     },
 }
 
-# Checked by the request gate (`api.app.RequestGate`), so no route declares it.
+# Checked by the request gate (`api.gate.RequestGate`), so no route declares it.
 _VERSION_HEADER: dict[str, Any] = {
     "name": "X-Prefect-Api-Version",
     "in": "header",
@@ -60,20 +60,20 @@ _VERSION_HEADER: dict[str, Any] = {
 
 
 def error_responses(
+    endpoint: Endpoint,
     *,
-    versioned: bool = True,
-    authenticated: bool = True,
     validated: bool = True,
     storage: bool = True,
     not_found: bool = False,
     too_large: bool = False,
 ) -> Responses:
-    """The error answers a route can give: each flag says whether it goes through that check
-    (the API-version header, auth, its parameters and body) or reads DynamoDB."""
+    """The error answers the endpoint's route can give: the gate's checks it goes through, as
+    declared (the API-version header, auth), and, as each flag says, whether its parameters
+    and body are validated and whether it reads DynamoDB."""
     responses = dict(_ALWAYS)
-    if versioned:
+    if endpoint.versioned:
         responses |= _VERSION_REFUSED
-    if authenticated:
+    if endpoint.authenticated:
         responses |= _UNAUTHORIZED
     if validated:
         responses |= _INVALID

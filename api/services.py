@@ -8,8 +8,6 @@ system's unless a test gives another), as it takes the settings.
 from collections.abc import Callable
 from datetime import timedelta
 
-from fastapi.routing import APIRouter
-
 from api.clock import Clock, utc_now
 from api.runs import RunKind
 from api.settings import Settings
@@ -53,7 +51,3 @@ class Services:
 
     def retention(self, kind: RunKind) -> timedelta | None:
         return self.settings.table(kind.table).retention
-
-
-# What an app is built from: a router, or a function making one from the services.
-Route = APIRouter | Callable[[Services], APIRouter]

@@ -1,6 +1,6 @@
 """Warm overhead: many invocations of each function's Mangum handler in one process.
 
-Each function is built from its handler module's routes by the same factory, and so takes
+Each function is built from its handler module's endpoints by the same factory, and so takes
 the deployed path. With `--storage memory`, its table is an `InMemoryStateRepository`, given
 to the factory as tests give theirs: what is left is everything but the database. With
 `--storage moto`, the functions' DynamoDB repositories talk to moto in the same process.
@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from mangum import Mangum
 
-from api.app import function_handler
+from api.app import build_handler
 from api.clock import Clock, utc_now
 from api.services import RepositoryProvider, dynamodb_repository
 from api.settings import Settings
@@ -76,9 +76,9 @@ class _Subject:
             seed(self.repository, self.request)
             if storage == "memory":
                 repositories = self._memory
-        routes = importlib.import_module(function.module).routes
-        self.handler: Mangum = function_handler(
-            *routes, settings=Settings(), repositories=repositories
+        endpoints = importlib.import_module(function.module).endpoints
+        self.handler: Mangum = build_handler(
+            *endpoints, settings=Settings(), repositories=repositories
         )
         self.durations: list[float] = []
         self.status = 0

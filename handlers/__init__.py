@@ -1,5 +1,7 @@
 """The Lambda functions, one module each: `handler` is the entry point `template.yaml` names,
-and `routes` what it serves (so a test can build the same function on storage of its own).
+and `endpoints` the declared endpoints (`api.endpoints`) it serves, which the template's
+routes for it must be (tests/test_template.py), and from which a test can build the same
+function on storage of its own.
 
 Importing this package is where a function's init starts. The garbage collector is paused
 for it: loading FastAPI, pydantic and botocore would otherwise trigger many collections

@@ -1,7 +1,12 @@
-"""GET /api/health, /api/version, /api/admin/version and /api/csrf-token."""
+"""The small routes Prefect's client calls besides the state routes."""
 
 from api.app import lambda_handler
-from api.routes.client import router
+from api.endpoints import (
+    HEALTH_CHECK,
+    READ_API_VERSION,
+    READ_CSRF_TOKEN,
+    READ_SERVER_VERSION,
+)
 
-routes = (router,)
-handler = lambda_handler(*routes)
+endpoints = (HEALTH_CHECK, READ_API_VERSION, READ_SERVER_VERSION, READ_CSRF_TOKEN)
+handler = lambda_handler(*endpoints)

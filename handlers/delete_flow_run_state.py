@@ -1,10 +1,7 @@
-"""DELETE /api/flow_run_states/{id}"""
-
-from functools import partial
+"""Deletes one flow-run state."""
 
 from api.app import lambda_handler
-from api.routes.delete_state import delete_state_router
-from api.runs import FLOW_RUN
+from api.endpoints import DELETE_FLOW_RUN_STATE
 
-routes = (partial(delete_state_router, FLOW_RUN),)
-handler = lambda_handler(*routes)
+endpoints = (DELETE_FLOW_RUN_STATE,)
+handler = lambda_handler(*endpoints)

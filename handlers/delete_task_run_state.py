@@ -1,10 +1,7 @@
-"""DELETE /api/task_run_states/{id}"""
-
-from functools import partial
+"""Deletes one task-run state."""
 
 from api.app import lambda_handler
-from api.routes.delete_state import delete_state_router
-from api.runs import TASK_RUN
+from api.endpoints import DELETE_TASK_RUN_STATE
 
-routes = (partial(delete_state_router, TASK_RUN),)
-handler = lambda_handler(*routes)
+endpoints = (DELETE_TASK_RUN_STATE,)
+handler = lambda_handler(*endpoints)

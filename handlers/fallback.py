@@ -1,10 +1,11 @@
 """Every request no other function's route matches (the HTTP API's `$default` route).
 
-It serves no route itself: the gate answers 404, or 405 with the full `Allow`, from the
-route table, so API Gateway's own `{"message":"Not Found"}` never reaches a caller.
+It serves no endpoint itself: the gate answers 404, or 405 with the full `Allow`, from every
+endpoint's declaration (`api.endpoints`), so API Gateway's own `{"message":"Not Found"}`
+never reaches a caller.
 """
 
 from api.app import lambda_handler
 
-routes = ()
-handler = lambda_handler(*routes)
+endpoints = ()
+handler = lambda_handler(*endpoints)

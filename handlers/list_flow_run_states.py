@@ -1,10 +1,7 @@
-"""GET /api/flow_run_states/?flow_run_id=..."""
-
-from functools import partial
+"""Lists a flow run's states."""
 
 from api.app import lambda_handler
-from api.routes.list_states import list_states_router
-from api.runs import FLOW_RUN
+from api.endpoints import LIST_FLOW_RUN_STATES
 
-routes = (partial(list_states_router, FLOW_RUN),)
-handler = lambda_handler(*routes)
+endpoints = (LIST_FLOW_RUN_STATES,)
+handler = lambda_handler(*endpoints)

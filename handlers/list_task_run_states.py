@@ -1,10 +1,7 @@
-"""GET /api/task_run_states/?task_run_id=..."""
-
-from functools import partial
+"""Lists a task run's states."""
 
 from api.app import lambda_handler
-from api.routes.list_states import list_states_router
-from api.runs import TASK_RUN
+from api.endpoints import LIST_TASK_RUN_STATES
 
-routes = (partial(list_states_router, TASK_RUN),)
-handler = lambda_handler(*routes)
+endpoints = (LIST_TASK_RUN_STATES,)
+handler = lambda_handler(*endpoints)

@@ -1,10 +1,7 @@
-"""GET /api/flow_run_states/{id}"""
-
-from functools import partial
+"""Reads one flow-run state."""
 
 from api.app import lambda_handler
-from api.routes.read_state import read_state_router
-from api.runs import FLOW_RUN
+from api.endpoints import READ_FLOW_RUN_STATE
 
-routes = (partial(read_state_router, FLOW_RUN),)
-handler = lambda_handler(*routes)
+endpoints = (READ_FLOW_RUN_STATE,)
+handler = lambda_handler(*endpoints)

@@ -1,10 +1,7 @@
-"""GET /api/task_run_states/{id}"""
-
-from functools import partial
+"""Reads one task-run state."""
 
 from api.app import lambda_handler
-from api.routes.read_state import read_state_router
-from api.runs import TASK_RUN
+from api.endpoints import READ_TASK_RUN_STATE
 
-routes = (partial(read_state_router, TASK_RUN),)
-handler = lambda_handler(*routes)
+endpoints = (READ_TASK_RUN_STATE,)
+handler = lambda_handler(*endpoints)

@@ -1,10 +1,7 @@
-"""POST /api/flow_runs/{id}/set_state"""
-
-from functools import partial
+"""Sets a flow run's state."""
 
 from api.app import lambda_handler
-from api.routes.set_state import set_state_router
-from api.runs import FLOW_RUN
+from api.endpoints import SET_FLOW_RUN_STATE
 
-routes = (partial(set_state_router, FLOW_RUN),)
-handler = lambda_handler(*routes)
+endpoints = (SET_FLOW_RUN_STATE,)
+handler = lambda_handler(*endpoints)

@@ -1,10 +1,7 @@
-"""POST /api/task_runs/{id}/set_state"""
-
-from functools import partial
+"""Sets a task run's state."""
 
 from api.app import lambda_handler
-from api.routes.set_state import set_state_router
-from api.runs import TASK_RUN
+from api.endpoints import SET_TASK_RUN_STATE
 
-routes = (partial(set_state_router, TASK_RUN),)
-handler = lambda_handler(*routes)
+endpoints = (SET_TASK_RUN_STATE,)
+handler = lambda_handler(*endpoints)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import api.app
+from api.app import build_handler
 from api.services import RepositoryProvider, dynamodb_repository
 from api.settings import TABLE_VARIABLES, Settings
 from local.database import local_dynamodb
@@ -54,20 +54,21 @@ def function_properties(logical_id: str) -> dict[str, Any]:
     return properties
 
 
-def function_handler(
+def template_handler(
     logical_id: str,
     settings: Settings | None = None,
     repositories: RepositoryProvider | None = None,
 ) -> LambdaHandler:
-    """The callable the function's `Handler` (`module.attribute`) names, imported; or, given
-    `settings` or `repositories`, the same function's routes built anew on them."""
+    """The callable the template's function `logical_id` names as its `Handler`
+    (`module.attribute`), imported; or, given `settings` or `repositories`, the same
+    function's endpoints built anew on them."""
     module_name, _, attribute = function_properties(logical_id)["Handler"].rpartition(".")
     module = importlib.import_module(module_name)
     if settings is None and repositories is None:
         handler: LambdaHandler = getattr(module, attribute)
         return handler
-    return api.app.function_handler(
-        *module.routes,
+    return build_handler(
+        *module.endpoints,
         settings=settings,
         repositories=repositories or dynamodb_repository,
     )
@@ -121,7 +122,7 @@ def main() -> None:
         os.environ.setdefault(name, value)
     event = json.loads(arguments.event.read_text())
     with local_dynamodb():
-        response = invoke(function_handler(arguments.function), event, arguments.function)
+        response = invoke(template_handler(arguments.function), event, arguments.function)
     print(json.dumps(response))
 
 

@@ -40,7 +40,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from mangum import Mangum  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from api.app import function_handler  # noqa: E402
+from api.app import build_handler  # noqa: E402
 from api.request_log import SERVICE_LOGGER  # noqa: E402
 from api.runs import FLOW_RUN, TASK_RUN, RunKind  # noqa: E402
 from api.services import RepositoryProvider  # noqa: E402
@@ -158,9 +158,9 @@ def lambda_function(repositories: RepositoryProvider, clock: SettableClock) -> L
     test's DynamoDB and `clock`, with the default settings."""
 
     def build(module: str) -> Mangum:
-        routes = importlib.import_module(f"handlers.{module}").routes
-        return function_handler(
-            *routes, settings=Settings(), repositories=repositories, clock=clock
+        endpoints = importlib.import_module(f"handlers.{module}").endpoints
+        return build_handler(
+            *endpoints, settings=Settings(), repositories=repositories, clock=clock
         )
 
     return build

@@ -1,7 +1,11 @@
-"""What the tests read from `template.yaml`: each function's routes, and what a route does."""
+"""What the tests read from `template.yaml`: each function's routes and the endpoints its
+handler module serves, and what a route does."""
 
+import importlib
+from collections.abc import Iterable
 from enum import StrEnum
 
+from api.endpoints import Endpoint
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from local.invoke import function_ids, function_properties
 from local.template_tables import load_template
@@ -29,6 +33,27 @@ def route_keys(logical_id: str) -> set[str]:
         else:
             keys.add(DEFAULT_ROUTE)
     return keys
+
+
+def gateway_route_keys(endpoints: Iterable[Endpoint]) -> set[str]:
+    """The HTTP API route keys the endpoints need: an HTTP API route path cannot end in "/",
+    and API Gateway sends a path with a trailing slash to the route without it."""
+    return {
+        f"{method} {endpoint.path.rstrip('/')}"
+        for endpoint in endpoints
+        for method in endpoint.methods
+    }
+
+
+def handler_module(logical_id: str) -> str:
+    """The module the function's `Handler` names."""
+    return str(function_properties(logical_id)["Handler"]).rpartition(".")[0]
+
+
+def served_endpoints(logical_id: str) -> tuple[Endpoint, ...]:
+    """The endpoints the function's handler module serves (its `endpoints`)."""
+    endpoints: tuple[Endpoint, ...] = importlib.import_module(handler_module(logical_id)).endpoints
+    return endpoints
 
 
 def api_function_ids() -> list[str]:

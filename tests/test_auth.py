@@ -5,7 +5,6 @@ import base64
 import logging
 import re
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import Any
 
 import botocore.client
@@ -13,11 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
-from api.app import function_handler
+from api.app import build_handler
 from api.auth import authenticator_for, read_auth_string
-from api.route_table import HEALTH_PATH, ROUTES
-from api.routes import client
-from api.routes.read_state import read_state_router
+from api.endpoints import (
+    HEALTH_CHECK,
+    READ_API_VERSION,
+    READ_FLOW_RUN_STATE,
+    READ_SERVER_VERSION,
+    ROUTES,
+)
 from api.runs import FLOW_RUN, RunKind
 from api.services import RepositoryProvider
 from api.settings import AUTH_STRING_ARN_VARIABLE, AUTH_STRING_VARIABLE, Settings, SettingsError
@@ -31,6 +34,7 @@ from tests.helpers import API_VERSION_HEADER, new_id, record_clients_made
 from tests.template import api_function_ids
 
 AUTH_STRING = "admin:pass"
+CLIENT_ENDPOINTS = (HEALTH_CHECK, READ_API_VERSION, READ_SERVER_VERSION)
 UNAUTHORIZED = {"exception_message": "Unauthorized"}
 
 
@@ -67,11 +71,11 @@ def concrete(path: str) -> str:
 
 
 def every_request() -> Iterator[tuple[str, str]]:
-    """Each method on each path of the route table, one other method on each, and unknown
+    """Each method on each declared path, one other method on each, and unknown
     paths: every request that needs auth, whatever else would answer it."""
     for path, methods in ROUTES.items():
         for method in (*methods, "PATCH", "HEAD"):
-            if (method, path) != ("GET", HEALTH_PATH):
+            if (method, path) != ("GET", HEALTH_CHECK.path):
                 yield method, concrete(path)
     for path in ("/api/nothing", "/", "/api", "/api/health/", "/api/flow_run_states/x/y"):
         yield "GET", path
@@ -113,10 +117,10 @@ def test_with_the_auth_string_every_request_gets_its_own_answer(authed: TestClie
 
 def test_the_health_check_is_open_to_get_only(authed: TestClient) -> None:
     for authorization in (None, "Bearer nonsense", GOOD):
-        response = request(authed, "GET", HEALTH_PATH, authorization)
+        response = request(authed, "GET", HEALTH_CHECK.path, authorization)
         assert (response.status_code, response.json()) == (200, True)
-    assert request(authed, "POST", HEALTH_PATH, None).json() == UNAUTHORIZED
-    assert request(authed, "POST", HEALTH_PATH, GOOD).status_code == 405
+    assert request(authed, "POST", HEALTH_CHECK.path, None).json() == UNAUTHORIZED
+    assert request(authed, "POST", HEALTH_CHECK.path, GOOD).status_code == 405
 
 
 def test_auth_is_checked_before_anything_else(authed: TestClient, kind: RunKind) -> None:
@@ -228,11 +232,11 @@ def test_deployed_the_auth_string_is_read_once_per_process_on_the_first_request(
     settings = Settings(auth_string_arn=store(AUTH_STRING))
     aws_calls.clear()
     handlers = [
-        function_handler(client.router, settings=settings),
-        function_handler(partial(read_state_router, FLOW_RUN), settings=settings),
+        build_handler(*CLIENT_ENDPOINTS, settings=settings),
+        build_handler(READ_FLOW_RUN_STATE, settings=settings),
     ]
     assert aws_calls == []  # nothing read when the functions are made
-    assert answer(handlers[0], "GET", HEALTH_PATH, None) == (200, True)
+    assert answer(handlers[0], "GET", HEALTH_CHECK.path, None) == (200, True)
     assert aws_calls == []  # nor for a request that needs no auth
     state_path = f"{FLOW_RUN.states_path}/{new_id()}"
     for _ in range(3):
@@ -250,7 +254,7 @@ def test_without_an_arn_no_secret_client_is_made(
 ) -> None:
     made = record_clients_made(monkeypatch)
     for settings in (Settings(), Settings(auth_string=AUTH_STRING)):
-        handler = function_handler(partial(read_state_router, FLOW_RUN), settings=settings)
+        handler = build_handler(READ_FLOW_RUN_STATE, settings=settings)
         assert answer(handler, "GET", f"{FLOW_RUN.states_path}/{new_id()}", GOOD)[0] == 404
     assert set(made) <= {"dynamodb"}
     assert not READS & set(aws_calls)
@@ -261,7 +265,7 @@ def test_a_failed_read_fails_closed_and_is_tried_again(
 ) -> None:
     name = f"/prefect-run-states/{new_id()}/auth"
     arn = f"arn:aws:ssm:us-east-1:123456789012:parameter{name}"
-    handler = function_handler(client.router, settings=Settings(auth_string_arn=arn))
+    handler = build_handler(*CLIENT_ENDPOINTS, settings=Settings(auth_string_arn=arn))
     internal_error = (500, {"exception_message": "Internal Server Error"})
     assert answer(handler, "GET", "/api/version", GOOD) == internal_error  # not there yet
     aws_client("ssm").put_parameter(Name=name, Value=AUTH_STRING, Type="SecureString")
@@ -287,10 +291,10 @@ def test_a_failed_read_fails_closed_and_is_tried_again(
 def test_a_misconfigured_auth_string_fails_closed(
     aws_calls: list[str], monkeypatch: pytest.MonkeyPatch, arn: Callable[[], str]
 ) -> None:
-    handler = function_handler(client.router, settings=Settings(auth_string_arn=arn()))
+    handler = build_handler(*CLIENT_ENDPOINTS, settings=Settings(auth_string_arn=arn()))
     for authorization in (GOOD, None, basic("")):
         assert answer(handler, "GET", "/api/version", authorization)[0] == 500
-    assert answer(handler, "GET", HEALTH_PATH, None) == (200, True)
+    assert answer(handler, "GET", HEALTH_CHECK.path, None) == (200, True)
 
 
 @pytest.mark.parametrize("store", STORES.values(), ids=STORES.keys())
@@ -303,7 +307,7 @@ def test_the_auth_string_is_never_logged(
     caplog = service_log
     secret = f"admin:{new_id()}"
     arn = store(secret)
-    handler = function_handler(client.router, settings=Settings(auth_string_arn=arn))
+    handler = build_handler(*CLIENT_ENDPOINTS, settings=Settings(auth_string_arn=arn))
     with caplog.at_level(logging.DEBUG):
         assert answer(handler, "GET", "/api/version", basic(secret)) == (200, "0.8.4")
     assert any(record.name.startswith("botocore") for record in caplog.records)

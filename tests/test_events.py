@@ -13,11 +13,11 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from api.route_table import path_pattern
+from api.endpoints import path_pattern
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from api.services import RepositoryProvider
 from api.settings import Settings
-from local.invoke import function_handler, function_ids, status_and_body
+from local.invoke import function_ids, status_and_body, template_handler
 from local.invoke import invoke as invoke_function
 from local.paths import EVENTS, PROJECT
 from tests.helpers import repository_of
@@ -44,7 +44,7 @@ def in_process(repositories: RepositoryProvider) -> Invoke:
     `repositories`, in this process."""
 
     def answer(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
-        handler = function_handler(logical_id, Settings(), repositories)
+        handler = template_handler(logical_id, Settings(), repositories)
         return invoke_function(handler, event, logical_id)
 
     return answer

@@ -1,8 +1,12 @@
-"""What every route shares: unknown paths, methods, the API-version header, the client routes."""
+"""What every route shares: unknown paths, methods, the API-version header, the client routes;
+and the declarations (`api.endpoints`) the gate reads them from."""
+
+from collections import Counter
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.endpoints import ENDPOINTS, Endpoint
 from api.runs import RunKind
 from api.services import RepositoryProvider
 from api.settings import Settings
@@ -128,3 +132,45 @@ def test_client_routes(api: TestClient) -> None:
     missing = api.get("/api/csrf-token")
     assert missing.status_code == 422
     assert missing.json()["exception_detail"][0]["loc"] == ["query", "client"]
+
+
+# --- the declarations -------------------------------------------------------------------
+
+
+def test_each_method_and_path_is_declared_once() -> None:
+    declared = Counter(
+        (method, path)
+        for endpoint in ENDPOINTS
+        for method in endpoint.methods
+        for path in endpoint.paths
+    )
+    assert [route for route, count in declared.items() if count > 1] == []
+
+
+def test_the_endpoints_sharing_a_path_agree_on_the_version_check() -> None:
+    """The gate skips the check by the request path alone (`api.endpoints`)."""
+    versioned: dict[str, set[bool]] = {}
+    for endpoint in ENDPOINTS:
+        for path in endpoint.paths:
+            versioned.setdefault(path, set()).add(endpoint.versioned)
+    assert {path: checks for path, checks in versioned.items() if len(checks) > 1} == {}
+
+
+def test_only_a_path_without_parameters_skips_a_check() -> None:
+    """The gate finds those by the request path itself, before it matches a route."""
+    skipping = [
+        endpoint for endpoint in ENDPOINTS if not (endpoint.versioned and endpoint.authenticated)
+    ]
+    assert skipping
+    assert [endpoint.path for endpoint in skipping if "{" in endpoint.path] == []
+
+
+def test_a_slashed_path_is_served_without_the_slash_too() -> None:
+    assert Endpoint("/api/things/", ("GET",), "m:f").paths == ("/api/things/", "/api/things")
+    assert Endpoint("/api/things", ("GET",), "m:f").paths == ("/api/things",)
+
+
+def test_a_route_that_needs_a_kind_of_run_names_the_endpoint_without_one() -> None:
+    endpoint = Endpoint("/api/things", ("GET",), "api.routes.read_state:add_read_state")
+    with pytest.raises(TypeError, match="/api/things declares none"):
+        endpoint.run_kind  # noqa: B018

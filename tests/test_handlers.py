@@ -3,15 +3,13 @@
 import importlib
 import json
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 import pytest
 from moto import mock_aws
 
-from api.app import function_handler
-from api.routes.read_state import read_state_router
-from api.runs import FLOW_RUN
+from api.app import build_handler
+from api.endpoints import READ_FLOW_RUN_STATE
 from api.settings import Settings
 from local.invoke import invoke, status_and_body
 from local.lambda_events import http_api_event
@@ -144,7 +142,7 @@ def test_a_function_makes_its_dynamodb_client_on_its_first_request(
     dynamodb_client.cache_clear()
     made = record_clients_made(monkeypatch)
     with mock_aws():
-        handler = function_handler(partial(read_state_router, FLOW_RUN), settings=Settings())
+        handler = build_handler(READ_FLOW_RUN_STATE, settings=Settings())
         assert made == []
         event = http_api_event("GET", f"/api/flow_run_states/{new_id()}")
         assert handler(event, None)["statusCode"] == 500  # moto holds no table

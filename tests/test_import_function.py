@@ -17,7 +17,7 @@ from api.settings import (
 )
 from importer import scheduled
 from importer.checkpoint import Checkpoint, SourceCheckpoint
-from local.invoke import function_handler, function_properties
+from local.invoke import function_properties, template_handler
 from local.template_tables import create_tables, load_template, table_logical_id
 from storage.checkpoints import CheckpointStore
 from storage.clients import aws_client
@@ -97,7 +97,7 @@ def test_its_event_copies_in_bounded_steps_that_resume(
     source: Source, on_moto: "DynamoDBClient"
 ) -> None:
     event: dict[str, Any] = json.loads((EVENTS / f"{FUNCTION}.json").read_text())
-    handler = function_handler(FUNCTION)
+    handler = template_handler(FUNCTION)
     expected = source.all_states()
     states = sum(len(states) for runs in expected.values() for states in runs.values())
 

@@ -2,19 +2,25 @@
 resources), and what the deployed service promises: its routes, least privilege, safe data."""
 
 import ast
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIRouter
+from mangum import Mangum
 from starlette.routing import BaseRoute
 
-from api.route_table import ROUTES
+import api.endpoints
+from api.endpoints import ENDPOINTS, Endpoint
 from api.runs import FLOW_RUN, TASK_RUN
 from api.settings import (
     AUTH_STRING_ARN_VARIABLE,
@@ -25,7 +31,7 @@ from api.settings import (
     TABLE_VARIABLES,
     Settings,
 )
-from local.invoke import function_handler, function_ids, function_properties
+from local.invoke import function_ids, function_properties, template_handler
 from local.paths import PROJECT, REQUIREMENTS
 from local.template_tables import load_template, table_logical_id
 from storage.dynamodb import dynamodb_client
@@ -36,7 +42,10 @@ from tests.template import (
     Operation,
     all_route_keys,
     api_function_ids,
+    gateway_route_keys,
+    handler_module,
     route_keys,
+    served_endpoints,
     state_route,
     the_http_api,
 )
@@ -247,29 +256,49 @@ def test_the_dynamodb_endpoint_is_declared_empty_which_means_aws(
 
 @pytest.mark.parametrize("logical_id", function_ids())
 def test_every_handler_resolves_to_a_callable(logical_id: str) -> None:
-    assert callable(function_handler(logical_id))
+    assert callable(template_handler(logical_id))
 
 
-def served_routes(routes: Iterable[BaseRoute]) -> Iterator[str]:
-    """The route keys of an app's API routes (its docs are no APIRoute)."""
+def served_routes(routes: Iterable[BaseRoute]) -> set[str]:
+    """The methods and paths of an app's API routes (its docs are no APIRoute)."""
+    served = set()
     for route in routes:
         if isinstance(route, APIRoute):
-            yield from (f"{method} {route.path}" for method in route.methods)
+            served |= {f"{method} {route.path}" for method in route.methods}
         elif isinstance(router := getattr(route, "original_router", None), APIRouter):
-            yield from served_routes(router.routes)  # an included router, as FastAPI keeps it
+            served |= served_routes(router.routes)  # an included router, as FastAPI keeps it
+    return served
 
 
-def test_the_template_routes_are_the_routes_the_local_app_serves() -> None:
-    from local.app import local_app
+def declared_routes(endpoints: Iterable[Endpoint]) -> set[str]:
+    """The methods and request paths the endpoints declare (both spellings of a path
+    declared with a trailing slash)."""
+    return {
+        f"{method} {path}"
+        for endpoint in endpoints
+        for method in endpoint.methods
+        for path in endpoint.paths
+    }
 
-    served = set(served_routes(local_app(Settings()).routes))
-    # An HTTP API route path cannot end in "/": API Gateway sends the slashed list path to
-    # the unslashed route, and the function answers both spellings.
-    for kind in (FLOW_RUN, TASK_RUN):
-        assert {f"GET {kind.states_path}", f"GET {kind.states_path}/"} <= served
-    assert {key.rstrip("/") for key in served} == all_route_keys() - {DEFAULT_ROUTE}
-    in_route_table = {f"{method} {path}" for path, methods in ROUTES.items() for method in methods}
-    assert {key.rstrip("/") for key in in_route_table} == all_route_keys() - {DEFAULT_ROUTE}
+
+def test_every_declared_endpoint_is_listed() -> None:
+    declared = [value for value in vars(api.endpoints).values() if isinstance(value, Endpoint)]
+    assert Counter(declared) == dict.fromkeys(ENDPOINTS, 1)
+
+
+def test_every_endpoint_is_served_by_one_function() -> None:
+    served = [
+        endpoint for logical_id in api_function_ids() for endpoint in served_endpoints(logical_id)
+    ]
+    assert Counter(served) == dict.fromkeys(ENDPOINTS, 1)
+
+
+@pytest.mark.parametrize("logical_id", api_function_ids())
+def test_a_functions_routes_are_exactly_its_handlers_endpoints(logical_id: str) -> None:
+    """Its HttpApi events route the endpoints its handler module serves, and no other; the
+    function without endpoints takes the API's `$default` route."""
+    endpoints = served_endpoints(logical_id)
+    assert route_keys(logical_id) == (gateway_route_keys(endpoints) or {DEFAULT_ROUTE})
 
 
 def test_one_function_takes_every_unmatched_request() -> None:
@@ -278,6 +307,40 @@ def test_one_function_takes_every_unmatched_request() -> None:
     ]
     assert len(defaults) == 1
     assert route_keys(defaults[0]) == {DEFAULT_ROUTE}
+    assert served_endpoints(defaults[0]) == ()
+
+
+def test_no_template_route_path_ends_in_a_slash() -> None:
+    """API Gateway refuses one: a path declared with a trailing slash is routed without it."""
+    for key in all_route_keys() - {DEFAULT_ROUTE}:
+        assert not key.endswith("/"), key
+
+
+@pytest.mark.parametrize("logical_id", api_function_ids())
+def test_a_function_serves_each_of_its_routes_in_both_spellings_it_declares(
+    logical_id: str,
+) -> None:
+    """The deployed handler's app serves exactly its endpoints, a path declared with a
+    trailing slash also without it: API Gateway sends it both."""
+    handler = template_handler(logical_id)
+    assert isinstance(handler, Mangum)
+    assert isinstance(handler.app, FastAPI)
+    endpoints = served_endpoints(logical_id)
+    served = served_routes(handler.app.routes)
+    assert served == declared_routes(endpoints)
+    assert {key.rstrip("/") for key in served} == gateway_route_keys(endpoints)
+
+
+def test_the_local_app_serves_every_endpoint() -> None:
+    from local.app import local_app
+
+    served = served_routes(local_app(Settings()).routes)
+    assert served == declared_routes(ENDPOINTS)
+    # An HTTP API route path cannot end in "/": API Gateway sends the slashed list path to
+    # the unslashed route, and the function answers both spellings.
+    for kind in (FLOW_RUN, TASK_RUN):
+        assert {f"GET {kind.states_path}", f"GET {kind.states_path}/"} <= served
+    assert {key.rstrip("/") for key in served} == all_route_keys() - {DEFAULT_ROUTE}
 
 
 def test_every_route_is_on_the_one_http_api() -> None:
@@ -315,20 +378,65 @@ def project_imports(module: str) -> set[str]:
     return seen
 
 
+def route_modules(logical_id: str) -> set[str]:
+    """The modules of the route adders the function's endpoints name."""
+    return {endpoint.route.partition(":")[0] for endpoint in served_endpoints(logical_id)}
+
+
+def function_imports(logical_id: str) -> set[str]:
+    """Every project module the function imports at init: its handler module's imports, and
+    those of the route modules its endpoints name (imported as its app is built)."""
+    modules = (handler_module(logical_id), *route_modules(logical_id))
+    return set().union(*map(project_imports, modules))
+
+
 def test_the_import_graph_sees_indirect_imports() -> None:
-    assert {"api.routes.read_state", "storage.dynamodb", "storage.table_shapes"} <= project_imports(
-        "handlers.read_flow_run_state"
-    )
+    assert {
+        "api.routes.read_state",
+        "storage.dynamodb",
+        "storage.table_shapes",
+    } <= function_imports("ReadFlowRunStateFunction")
 
 
 @pytest.mark.parametrize("logical_id", api_function_ids())
 def test_no_function_imports_another_endpoints_module(logical_id: str) -> None:
-    own = function_properties(logical_id)["Handler"].rpartition(".")[0]
-    imported = project_imports(own)
-    endpoints = {name for name in imported if name.startswith(("handlers.", "api.routes."))}
-    handlers = {name for name in endpoints if name.startswith("handlers.")}
-    assert handlers == {own}
-    assert len(endpoints - handlers) <= 1, "a function builds on one route module at most"
+    imported = function_imports(logical_id)
+    assert {name for name in imported if name.startswith("handlers.")} == {
+        handler_module(logical_id)
+    }
+    assert {name for name in imported if name.startswith("api.routes.")} == route_modules(
+        logical_id
+    )
+
+
+_MODULES_AT_INIT = """
+import importlib, json, sys
+loaded = {}
+for module in sys.argv[1:]:
+    for name in [name for name in sys.modules if name.split(".")[0] in ("api", "handlers")]:
+        del sys.modules[name]
+    importlib.import_module(module)
+    loaded[module] = sorted(
+        name for name in sys.modules if name.startswith(("handlers.", "api.routes."))
+    )
+print(json.dumps(loaded))
+"""
+
+
+def test_at_init_a_function_imports_only_its_own_route_modules() -> None:
+    """As a fresh process imports each handler module: the import graph above, observed."""
+    logical_ids = api_function_ids()
+    modules = [handler_module(logical_id) for logical_id in logical_ids]
+    result = subprocess.run(
+        [sys.executable, "-c", _MODULES_AT_INIT, *modules],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(result.stdout)
+    for logical_id, module in zip(logical_ids, modules, strict=True):
+        assert set(loaded[module]) == {module} | route_modules(logical_id)
 
 
 # --- least privilege -------------------------------------------------------------------

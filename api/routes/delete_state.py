@@ -1,4 +1,4 @@
-"""DELETE {states_path}/{id}: remove one state."""
+"""Remove one state by id."""
 
 from typing import Annotated
 from uuid import UUID
@@ -6,20 +6,21 @@ from uuid import UUID
 from fastapi import HTTPException, Path, Response
 from fastapi.routing import APIRouter
 
+from api.endpoints import Endpoint
 from api.openapi import error_responses
-from api.routing import ServiceRoute
-from api.runs import RunKind
+from api.routing import declared_route
 from api.services import Services
 
 
-def delete_state_router(kind: RunKind, services: Services) -> APIRouter:
-    router = APIRouter(route_class=ServiceRoute)
+def add_delete_state(router: APIRouter, endpoint: Endpoint, services: Services) -> None:
+    kind = endpoint.run_kind
     repository = services.repository(kind)
 
-    @router.delete(
-        kind.state_path,
+    @declared_route(
+        router,
+        endpoint,
         status_code=204,
-        responses=error_responses(not_found=True),
+        responses=error_responses(endpoint, not_found=True),
         summary=f"Delete a {kind.noun} state",
     )
     async def delete_state(
@@ -28,5 +29,3 @@ def delete_state_router(kind: RunKind, services: Services) -> APIRouter:
         if not repository.delete(str(id)):
             raise HTTPException(404, kind.not_found)
         return Response(status_code=204)
-
-    return router

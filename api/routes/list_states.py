@@ -1,4 +1,4 @@
-"""GET {states_path}/?{run_id_field}=...: a run's states, oldest first, whole or in pages."""
+"""A run's states, oldest first, whole or in pages."""
 
 from typing import Annotated
 from uuid import UUID
@@ -6,6 +6,7 @@ from uuid import UUID
 from fastapi import Query, Response
 from fastapi.routing import APIRouter
 
+from api.endpoints import Endpoint
 from api.openapi import error_responses
 from api.paging import (
     MAX_LIMIT,
@@ -15,17 +16,41 @@ from api.paging import (
     position_of,
     take_page,
 )
-from api.routing import ServiceRoute
-from api.runs import RunKind
+from api.routing import declared_route
 from api.schemas import ExceptionBody, State
 from api.services import Services
 from api.states import json_response
 
 
-def list_states_router(kind: RunKind, services: Services) -> APIRouter:
-    router = APIRouter(route_class=ServiceRoute)
+def add_list_states(router: APIRouter, endpoint: Endpoint, services: Services) -> None:
+    kind = endpoint.run_kind
     repository = services.repository(kind)
 
+    @declared_route(
+        router,
+        endpoint,
+        responses={
+            200: {
+                "model": list[State],
+                "description": "The run's states, oldest first: all of them, or one page",
+                "headers": {
+                    NEXT_CURSOR_HEADER: {
+                        "description": "With `limit` or `cursor`: present when another page "
+                        "follows, as the `cursor` that asks for it. A page may hold fewer "
+                        "states than `limit`; only its absence means the last page.",
+                        "schema": {"type": "string"},
+                    }
+                },
+            },
+            **error_responses(endpoint),
+            413: {
+                "model": ExceptionBody,
+                "description": "Without `limit` or `cursor`: the whole list would pass "
+                "Lambda's 6 MB response limit; page with `limit`",
+            },
+        },
+        summary=f"List a {kind.noun}'s states",
+    )
     async def list_states(
         run_id: Annotated[UUID, Query(alias=kind.run_id_field, description=f"The {kind.noun} id")],
         limit: Annotated[
@@ -59,33 +84,3 @@ def list_states_router(kind: RunKind, services: Services) -> APIRouter:
         response = json_response(page.body)
         response.headers[NEXT_CURSOR_HEADER] = cursor_for(kind, run_id, page.resume_after)
         return response
-
-    router.add_api_route(
-        kind.states_path + "/",
-        list_states,
-        methods=["GET"],
-        responses={
-            200: {
-                "model": list[State],
-                "description": "The run's states, oldest first: all of them, or one page",
-                "headers": {
-                    NEXT_CURSOR_HEADER: {
-                        "description": "With `limit` or `cursor`: present when another page "
-                        "follows, as the `cursor` that asks for it. A page may hold fewer "
-                        "states than `limit`; only its absence means the last page.",
-                        "schema": {"type": "string"},
-                    }
-                },
-            },
-            **error_responses(),
-            413: {
-                "model": ExceptionBody,
-                "description": "Without `limit` or `cursor`: the whole list would pass "
-                "Lambda's 6 MB response limit; page with `limit`",
-            },
-        },
-        summary=f"List a {kind.noun}'s states",
-    )
-    # The same route without the slash, answered directly rather than redirected.
-    router.add_api_route(kind.states_path, list_states, methods=["GET"], include_in_schema=False)
-    return router

@@ -1,4 +1,4 @@
-"""GET {states_path}/{id}: one state by id."""
+"""Read one state by id."""
 
 from typing import Annotated
 from uuid import UUID
@@ -6,21 +6,22 @@ from uuid import UUID
 from fastapi import HTTPException, Path, Response
 from fastapi.routing import APIRouter
 
+from api.endpoints import Endpoint
 from api.openapi import error_responses
-from api.routing import ServiceRoute
-from api.runs import RunKind
+from api.routing import declared_route
 from api.schemas import State
 from api.services import Services
 from api.states import json_response
 
 
-def read_state_router(kind: RunKind, services: Services) -> APIRouter:
-    router = APIRouter(route_class=ServiceRoute)
+def add_read_state(router: APIRouter, endpoint: Endpoint, services: Services) -> None:
+    kind = endpoint.run_kind
     repository = services.repository(kind)
 
-    @router.get(
-        kind.state_path,
-        responses={200: {"model": State}, **error_responses(not_found=True)},
+    @declared_route(
+        router,
+        endpoint,
+        responses={200: {"model": State}, **error_responses(endpoint, not_found=True)},
         summary=f"Read a {kind.noun} state",
     )
     async def read_state(
@@ -30,5 +31,3 @@ def read_state_router(kind: RunKind, services: Services) -> APIRouter:
         if state is None:
             raise HTTPException(404, kind.not_found)
         return json_response(state.document)
-
-    return router

@@ -1,4 +1,4 @@
-"""POST {runs_path}/{id}/set_state: store a proposed state; a retried transition is stored once."""
+"""Store a proposed state for a run; a retried transition is stored once."""
 
 from typing import Annotated
 from uuid import UUID
@@ -6,22 +6,23 @@ from uuid import UUID
 from fastapi import Path, Response
 from fastapi.routing import APIRouter
 
+from api.endpoints import Endpoint
 from api.openapi import error_responses
-from api.routing import ServiceRoute
-from api.runs import RunKind
+from api.routing import declared_route
 from api.schemas import OrchestrationResult, SetStateBody
 from api.services import Services
 from api.states import new_state, orchestration_response
 
 
-def set_state_router(kind: RunKind, services: Services) -> APIRouter:
-    router = APIRouter(route_class=ServiceRoute)
+def add_set_state(router: APIRouter, endpoint: Endpoint, services: Services) -> None:
+    kind = endpoint.run_kind
     repository = services.repository(kind)
     retention = services.retention(kind)
     clock = services.clock
 
-    @router.post(
-        kind.set_state_path,
+    @declared_route(
+        router,
+        endpoint,
         status_code=201,
         responses={
             200: {
@@ -29,7 +30,7 @@ def set_state_router(kind: RunKind, services: Services) -> APIRouter:
                 "description": "A retry: the run already made this transition (status REJECT)",
             },
             201: {"model": OrchestrationResult, "description": "Stored (status ACCEPT)"},
-            **error_responses(too_large=True),
+            **error_responses(endpoint, too_large=True),
         },
         summary=f"Set a {kind.noun}'s state",
     )
@@ -42,5 +43,3 @@ def set_state_router(kind: RunKind, services: Services) -> APIRouter:
         if already_stored is None:
             return orchestration_response(proposed, accepted=True)
         return orchestration_response(already_stored, accepted=False)
-
-    return router
