@@ -1,8 +1,10 @@
 """Every setting of the service: its environment variable, its default and its check.
 
-The app factory reads them once per process (`Settings.from_environment`) and hands them to
-what needs them; tests construct `Settings` directly. A bad value stops the process at
-start, naming the variable, rather than failing requests later.
+They are read (`Settings.from_environment`) once per process by each API function, as its
+handler module is imported (`api.app.lambda_handler`), and by `make serve`; the scheduled
+import reads them at each invocation. What is read is handed to what needs it; tests
+construct `Settings` directly. A bad value stops the process at start (the scheduled import:
+the invocation), naming the variable, rather than failing requests later.
 
 The DynamoDB endpoint is botocore's own setting, read by botocore when the client is made:
 `AWS_ENDPOINT_URL_DYNAMODB`, else `AWS_ENDPOINT_URL`, else AWS; empty counts as unset (the

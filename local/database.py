@@ -7,7 +7,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.settings import DYNAMODB_ENDPOINT_VARIABLE
+from api.settings import DYNAMODB_ENDPOINT_VARIABLE, Settings
 from local.paths import PROJECT
 from storage.clients import LocalCredentials
 
@@ -53,11 +53,11 @@ def use_local_aws_settings() -> None:
 
 
 @contextmanager
-def local_dynamodb(*, dynamodb_local: bool = False) -> Iterator[LocalDatabase]:
+def local_dynamodb(settings: Settings, *, dynamodb_local: bool = False) -> Iterator[LocalDatabase]:
     """The DynamoDB that AWS_ENDPOINT_URL_DYNAMODB (or AWS_ENDPOINT_URL) names, if set.
     Otherwise, with `dynamodb_local`, AWS's DynamoDB Local while the block runs (in
     `data_folder()`), or moto's in this process where Java is missing; else moto's.
-    Either way, missing tables are created from `template.yaml`."""
+    Either way, the tables `settings` name are created from `template.yaml` if missing."""
     use_local_aws_settings()
     endpoint = configured_endpoint()
     with ExitStack() as stack:
@@ -66,11 +66,10 @@ def local_dynamodb(*, dynamodb_local: bool = False) -> Iterator[LocalDatabase]:
             database = LocalDatabase(endpoint, named)
         else:
             database = (dynamodb_local and _start_dynamodb_local(stack)) or _start_moto(stack)
-        from api.settings import Settings
         from local.template_tables import create_tables
         from storage.dynamodb import dynamodb_client
 
-        create_tables(dynamodb_client(), Settings.from_environment())
+        create_tables(dynamodb_client(), settings)
         yield database
 
 

@@ -121,7 +121,8 @@ def main() -> None:
     for name, value in function_environment(arguments.function).items():
         os.environ.setdefault(name, value)
     event = json.loads(arguments.event.read_text())
-    with local_dynamodb():
+    # The tables the function's environment names; the function reads it again at its init.
+    with local_dynamodb(Settings.from_environment()):
         response = invoke(template_handler(arguments.function), event, arguments.function)
     print(json.dumps(response))
 

@@ -15,7 +15,7 @@ from types import FrameType
 
 import uvicorn
 
-from api.settings import DYNAMODB_ENDPOINT_VARIABLE
+from api.settings import DYNAMODB_ENDPOINT_VARIABLE, Settings
 from local.database import local_dynamodb
 
 
@@ -27,13 +27,14 @@ def _exit_on(signal_number: int, frame: FrameType | None) -> None:
 
 def main() -> None:
     port = int(os.environ.get("PORT") or 4200)
+    settings = Settings.from_environment()  # once: the tables made are the ones served
     signal.signal(signal.SIGTERM, _exit_on)
     try:
-        with local_dynamodb(dynamodb_local=True) as database:
+        with local_dynamodb(settings, dynamodb_local=True) as database:
             from api.request_log import log_for_a_console
             from local.app import local_app
 
-            app = local_app()
+            app = local_app(settings)
 
             log_for_a_console()
             print(f"Database: {database.description}")

@@ -1,6 +1,7 @@
-"""The state repository in a dict: for fast route tests and the benchmarks, where what is
-measured or tested is everything but the database. It keeps the DynamoDB repository's
-promises: expired states are absent, and an expired holder of an id gives way to a write."""
+"""The state repository in a dict, for the warm benchmark's `--storage memory`
+(`benchmarks/warm.py`), where what is measured is everything but the database.
+`tests/test_storage.py` holds it to the interface's promises beside the DynamoDB repository:
+expired states are absent, and an expired holder of an id gives way to a write."""
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
