@@ -14,8 +14,9 @@ It prints nothing but Prefect's own logs; the tests read what it made from the s
 
 import sys
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
-from prefect import flow, task
+from prefect import State, flow, task
 from prefect.cache_policies import INPUTS
 from prefect.client.orchestration import get_client
 from prefect.states import Scheduled
@@ -32,8 +33,13 @@ def flaky(label: str) -> str:
     return label
 
 
+class CachedResult(TypedDict):
+    number: int
+    nested: list[float | str | None]
+
+
 @task(cache_policy=INPUTS, persist_result=True)
-def cached(number: int) -> dict[str, object]:
+def cached(number: int) -> CachedResult:
     return {"number": number, "nested": [1.5, None, "ünïcode"]}
 
 
@@ -44,7 +50,7 @@ def broken() -> None:
 
 @flow(retries=1, retry_delay_seconds=0)
 def child(number: int) -> int:
-    return cached(number)["number"]  # type: ignore[return-value]
+    return cached(number)["number"]
 
 
 @flow
@@ -52,7 +58,7 @@ def parent() -> int:
     flaky("parent")
     first = cached(7)
     second = cached(7)  # the same inputs: a cache hit, Cached state
-    return int(first["number"]) + int(second["number"]) + child(3)  # type: ignore[call-overload]
+    return first["number"] + second["number"] + child(3)
 
 
 @flow
@@ -77,7 +83,7 @@ def history() -> None:
     oversized(return_state=True)
     with get_client(sync_client=True) as client:
         # A run scheduled for next year that no worker will ever start.
-        never = Scheduled(scheduled_time=datetime.now(UTC) + timedelta(days=365))
+        never: State[None] = Scheduled(scheduled_time=datetime.now(UTC) + timedelta(days=365))
         client.create_flow_run(small, parameters={"number": 0}, state=never)
 
 

@@ -81,6 +81,7 @@ def state_route(route_key: str) -> tuple[RunKind, Operation] | None:
 
 def the_http_api() -> str:
     """The logical id of the template's one HTTP API."""
+    api: str
     (api,) = (
         logical_id
         for logical_id, resource in load_template()["Resources"].items()

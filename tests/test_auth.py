@@ -5,7 +5,7 @@ import base64
 import logging
 import re
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.client
 import pytest
@@ -32,6 +32,9 @@ from storage.clients import aws_client
 from storage.dynamodb import dynamodb_client
 from tests.helpers import API_VERSION_HEADER, new_id, record_clients_made
 from tests.template import api_function_ids
+
+if TYPE_CHECKING:
+    from mypy_boto3_ssm.literals import ParameterTypeType
 
 AUTH_STRING = "admin:pass"
 CLIENT_ENDPOINTS = (HEALTH_CHECK, READ_API_VERSION, READ_SERVER_VERSION)
@@ -191,7 +194,8 @@ def aws_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     string that starts and ends empty. Where the secret is kept is the subject here, so
     these tests run on one DynamoDB implementation only."""
     calls: list[str] = []
-    make_api_call = botocore.client.BaseClient._make_api_call
+    # botocore-stubs leave out the private method every operation goes through.
+    make_api_call = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
 
     def counting(self: Any, operation_name: str, api_params: Any) -> Any:
         calls.append(operation_name)
@@ -210,7 +214,7 @@ def keep_in_secrets_manager(value: str) -> str:
     return str(secret["ARN"])
 
 
-def keep_in_ssm(value: str, kind: str = "SecureString") -> str:
+def keep_in_ssm(value: str, kind: "ParameterTypeType" = "SecureString") -> str:
     name = f"/prefect-run-states/{new_id()}/auth"
     aws_client("ssm").put_parameter(Name=name, Value=value, Type=kind)
     return f"arn:aws:ssm:us-east-1:123456789012:parameter{name}"

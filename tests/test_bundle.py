@@ -44,7 +44,7 @@ def python_files(root: Path) -> set[Path]:
 
 def runtime_tag() -> str:
     """The bytecode tag of the template's runtime: python3.12 gives cpython-312."""
-    version = load_template()["Globals"]["Function"]["Runtime"].removeprefix("python")
+    version: str = load_template()["Globals"]["Function"]["Runtime"].removeprefix("python")
     return "cpython-" + version.replace(".", "")
 
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
-from botocore.retries.standard import ExponentialBackoff, RetryContext
+from botocore.compat import HTTPHeaders
+from botocore.retries.standard import ExponentialBackoff, RetryContext, ThrottlingErrorDetector
 from botocore.stub import Stubber
 from fastapi.testclient import TestClient
 
@@ -33,7 +34,9 @@ from tests.helpers import (
     table_name,
 )
 
-ATTEMPTS = CLIENT_CONFIG.retries["total_max_attempts"]  # type: ignore[index]
+# The `attr-defined` ignores: botocore sets a Config's options as attributes when it is made,
+# which botocore-stubs do not declare.
+ATTEMPTS: int = CLIENT_CONFIG.retries["total_max_attempts"]  # type: ignore[attr-defined]
 UNAVAILABLE = {"exception_message": "Service Unavailable"}
 INTERNAL_ERROR = {"exception_message": "Internal Server Error"}
 
@@ -44,8 +47,13 @@ def worst_case_seconds() -> float:
     standard mode waits its longest: the throttling backoff with its random factor at 1,
     stretched by the most a server's `x-amz-retry-after` header may add (botocore's own
     figures, read from its backoff)."""
-    assert CLIENT_CONFIG.retries["mode"] == "standard"  # type: ignore[index]
-    throttled = SimpleNamespace(is_throttling_error_from_context=lambda context: True)
+    assert CLIENT_CONFIG.retries["mode"] == "standard"  # type: ignore[attr-defined]
+
+    class EveryErrorThrottles(ThrottlingErrorDetector):
+        def is_throttling_error_from_context(self, context: RetryContext) -> bool:
+            return True
+
+    throttled = EveryErrorThrottles(retry_event_adapter=None)
     backoff = ExponentialBackoff(random=lambda: 1.0, throttling_detector=throttled)
     retry_after_ms = str(3_600_000)  # an hour, which botocore caps
     waits = sum(
@@ -57,7 +65,7 @@ def worst_case_seconds() -> float:
         )
         for attempt in range(1, ATTEMPTS)
     )
-    timeouts = CLIENT_CONFIG.connect_timeout + CLIENT_CONFIG.read_timeout
+    timeouts: float = CLIENT_CONFIG.connect_timeout + CLIENT_CONFIG.read_timeout  # type: ignore[attr-defined]
     return float(ATTEMPTS * timeouts + waits)
 
 
@@ -119,7 +127,7 @@ def answer_every_attempt_with(code: str) -> Callable[..., AWSResponse]:
     body = f'{{"__type":"com.amazonaws.dynamodb.v20120810#{code}","message":"injected"}}'
 
     def answer(request: AWSPreparedRequest, **_: Any) -> AWSResponse:
-        headers = {"Content-Type": "application/x-amz-json-1.0"}
+        headers = HTTPHeaders.from_dict({"Content-Type": "application/x-amz-json-1.0"})
         return AWSResponse(request.url, 400, headers, _Body(body.encode()))
 
     return answer
@@ -135,7 +143,9 @@ def test_throttling_past_every_retry_is_503_then_the_next_request_succeeds(
     run_id, transition = new_id(), new_id()
     earlier = service.write(kind, run_id)
     throttle = answer_every_attempt_with(code)
-    service.dynamodb.meta.events.register_first("before-send.dynamodb", throttle)
+    # botocore-stubs type event handlers as returning None: a before-send handler returns
+    # the response that stands for sending (the arg-type ignores here).
+    service.dynamodb.meta.events.register_first("before-send.dynamodb", throttle)  # type: ignore[arg-type]
     proposal = {"type": "COMPLETED", "state_details": {"transition_id": transition}}
 
     service.attempts = 0
@@ -145,7 +155,7 @@ def test_throttling_past_every_retry_is_503_then_the_next_request_succeeds(
     assert service.attempts == ATTEMPTS  # botocore retried, as configured, before giving up
     assert_unavailable(service.http.get(f"{kind.states_path}/{earlier['id']}"))
 
-    service.dynamodb.meta.events.unregister("before-send.dynamodb", throttle)
+    service.dynamodb.meta.events.unregister("before-send.dynamodb", throttle)  # type: ignore[arg-type]
     retried = set_state(service.http, kind, run_id, proposal)
     assert retried.status_code == 201  # the refused call stored nothing
     assert service.listed(kind, run_id) == [earlier, retried.json()["state"]]

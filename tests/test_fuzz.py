@@ -8,6 +8,7 @@ Seeded (`derandomize`) and bounded, so every run sends the same requests.
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pytest
 import schemathesis
@@ -35,6 +36,9 @@ from storage.repository import (
 )
 from storage.table_shapes import FLOW_RUN_STATES
 from tests.helpers import API_VERSION_HEADER
+
+if TYPE_CHECKING:
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 pytestmark = pytest.mark.slow  # hundreds of generated requests per route
 
@@ -115,16 +119,18 @@ FAULTS = {
 }
 
 
+# The arg-type ignores on `get_client`: schemathesis types an ASGI app's messages as dicts,
+# Starlette as any mutable mapping, so neither's `send` fits the other's signature.
 @pytest.fixture
 def healthy(repositories: RepositoryProvider) -> Iterator[ASGIClient]:
-    with asgi.get_client(local_app(Settings(), repositories)) as client:
+    with asgi.get_client(local_app(Settings(), repositories)) as client:  # type: ignore[arg-type]
         yield client
 
 
 @pytest.fixture(params=list(FAULTS))
 def fault(request: pytest.FixtureRequest) -> Iterator[tuple[Condition, ASGIClient]]:
     chosen = FAULTS[request.param]
-    with asgi.get_client(chosen.build()) as client:  # one client for every generated call
+    with asgi.get_client(chosen.build()) as client:  # type: ignore[arg-type]  # one client for every generated call
         yield chosen, client
 
 
@@ -143,7 +149,7 @@ SEEDED = settings(
 @schema.parametrize()
 @settings(SEEDED, max_examples=40)
 def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(
-    case: schemathesis.Case, healthy: ASGIClient
+    case: "OpenApiCase", healthy: ASGIClient
 ) -> None:
     for headers in AS_GENERATED_AND_AS_PREFECT_SENDS:
         case.call_and_validate(
@@ -154,7 +160,7 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(
 @schema.parametrize()
 @settings(SEEDED, max_examples=8, phases=[Phase.generate])  # no coverage phase: few calls
 def test_under_a_fault_every_answer_is_documented(
-    case: schemathesis.Case, fault: tuple[Condition, ASGIClient]
+    case: "OpenApiCase", fault: tuple[Condition, ASGIClient]
 ) -> None:
     chosen, client = fault
     for headers in AS_GENERATED_AND_AS_PREFECT_SENDS:

@@ -145,6 +145,6 @@ def test_a_function_makes_its_dynamodb_client_on_its_first_request(
         handler = build_handler(READ_FLOW_RUN_STATE, settings=Settings())
         assert made == []
         event = http_api_event("GET", f"/api/flow_run_states/{new_id()}")
-        assert handler(event, None)["statusCode"] == 500  # moto holds no table
+        assert invoke(handler, event)["statusCode"] == 500  # moto holds no table
         assert made == ["dynamodb"]
     dynamodb_client.cache_clear()

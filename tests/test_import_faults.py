@@ -115,13 +115,15 @@ def test_dynamodb_throttling_is_ridden_out(
         ("before-call.dynamodb.BatchWriteItem", leave_first_call_unprocessed),
         ("before-send.dynamodb.BatchWriteItem", throttle_twice),
     ]
+    # botocore-stubs type event handlers as returning None: these return the response that
+    # stands for the call or its sending (the arg-type ignores here).
     for event, hook in hooks:
-        dynamodb.meta.events.register(event, hook)
+        dynamodb.meta.events.register(event, hook)  # type: ignore[arg-type]
     try:
         batch_tables.put(FLOW_TABLE, [item(number) for number in range(30)])
     finally:
         for event, hook in hooks:
-            dynamodb.meta.events.unregister(event, hook)
+            dynamodb.meta.events.unregister(event, hook)  # type: ignore[arg-type]
     assert events[:3] == ["unprocessed", "throttled", "throttled"]
     stored = batch_tables.stored_ids(FLOW_TABLE, [f"state-{number}" for number in range(30)])
     assert len(stored) == 30

@@ -18,6 +18,7 @@ from api.settings import (
 from importer import scheduled
 from importer.checkpoint import Checkpoint, SourceCheckpoint
 from local.invoke import function_properties, template_handler
+from local.paths import EVENTS
 from local.template_tables import create_tables, load_template, table_logical_id
 from storage.checkpoints import CheckpointStore
 from storage.clients import aws_client
@@ -25,7 +26,6 @@ from storage.dynamodb import dynamodb_client
 from storage.table_shapes import CHECKPOINT_KEY_PREFIX, CHECKPOINT_TABLE
 from tests.prefect_source import AUTH_STRING, Source
 from tests.template import SCHEDULED_FUNCTIONS, api_function_ids
-from tests.test_events import EVENTS
 from tests.test_template import project_imports
 
 if TYPE_CHECKING:

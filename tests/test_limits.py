@@ -56,7 +56,10 @@ def test_a_state_of_exactly_the_item_limit(
     api: TestClient, kind: RunKind, dynamodb: Any, backend: str
 ) -> None:
     run_id, transition = new_id(), new_id()
-    state = {"type": "RUNNING", "data": "x" * padding_to(ITEM_LIMIT, api, kind, dynamodb)}
+    state: dict[str, Any] = {
+        "type": "RUNNING",
+        "data": "x" * padding_to(ITEM_LIMIT, api, kind, dynamodb),
+    }
     state["state_details"] = {"transition_id": transition}
     response = set_state(api, kind, run_id, state)
     state_id = str(uuid5(UUID(run_id), transition))
@@ -76,7 +79,10 @@ def test_one_byte_over_the_item_limit_is_413_and_stores_nothing(
     api: TestClient, kind: RunKind, dynamodb: Any
 ) -> None:
     run_id, transition = new_id(), new_id()
-    state = {"type": "RUNNING", "data": "x" * padding_to(ITEM_LIMIT + 1, api, kind, dynamodb)}
+    state: dict[str, Any] = {
+        "type": "RUNNING",
+        "data": "x" * padding_to(ITEM_LIMIT + 1, api, kind, dynamodb),
+    }
     state["state_details"] = {"transition_id": transition}
     response = set_state(api, kind, run_id, state)
     assert response.status_code == 413

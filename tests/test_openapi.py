@@ -30,13 +30,13 @@ def test_every_route_is_documented_with_its_error_bodies(api: TestClient) -> Non
     for path, item in document["paths"].items():
         for operation in item.values():
             responses = operation["responses"]
-            documented = set(responses)
-            assert {"405", "500"} <= documented, path
+            statuses = set(responses)
+            assert {"405", "500"} <= statuses, path
             # Each check a route goes through, and only those, is documented.
-            assert ("400" in documented) == (path not in {"/api/health", "/api/version"}), path
-            assert ("401" in documented) == (path != "/api/health"), path
+            assert ("400" in statuses) == (path not in {"/api/health", "/api/version"}), path
+            assert ("401" in statuses) == (path != "/api/health"), path
             validated = [p for p in operation.get("parameters", []) if p["in"] != "header"]
-            assert ("422" in documented) == bool(validated or "requestBody" in operation), path
+            assert ("422" in statuses) == bool(validated or "requestBody" in operation), path
             if "{id}" in path and "set_state" not in path:
                 assert "404" in responses
             if path.endswith("set_state"):

@@ -31,13 +31,13 @@ from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
+from prefect._internal.result_records import ResultRecord, ResultRecordMetadata  # noqa: E402
 from prefect._internal.version_checking import _clear_api_version_check_cache  # noqa: E402
 from prefect.client.orchestration import get_client  # noqa: E402
 from prefect.client.schemas.objects import State, StateDetails, StateType  # noqa: E402
-from prefect.client.schemas.responses import SetStateStatus  # noqa: E402
+from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus  # noqa: E402
 from prefect.context import AsyncClientContext, SyncClientContext  # noqa: E402
 from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError  # noqa: E402
-from prefect.results import ResultRecord, ResultRecordMetadata  # noqa: E402
 from prefect.serializers import JSONSerializer  # noqa: E402
 from prefect.settings import (  # noqa: E402
     PREFECT_API_AUTH_STRING,
@@ -127,6 +127,8 @@ class SyncWiretap(httpx.HTTPTransport):
 # --- what is written -------------------------------------------------------------------
 
 PLUS_TWO = timezone(timedelta(hours=2))
+# The `arg-type` ignores below: Prefect types its datetime fields as its own DateTime
+# (pendulum's, on Python 3.12), which pydantic makes of the plain datetimes users pass.
 
 
 def persisted_result(storage_key: str) -> ResultRecord[Any]:
@@ -135,7 +137,7 @@ def persisted_result(storage_key: str) -> ResultRecord[Any]:
     record = ResultRecord(
         metadata=ResultRecordMetadata(
             storage_key=storage_key,
-            expiration=datetime(2031, 5, 6, 7, 8, 9, 123456, tzinfo=UTC),
+            expiration=datetime(2031, 5, 6, 7, 8, 9, 123456, tzinfo=UTC),  # type: ignore[arg-type]
             serializer=JSONSerializer(),
             storage_block_id=uuid.uuid4(),
         ),
@@ -149,12 +151,12 @@ def every_detail() -> StateDetails:
     """Every `state_details` field away from its default (but the run ids the path sets)."""
     return StateDetails(
         child_flow_run_id=uuid.uuid4(),
-        scheduled_time=datetime(2030, 1, 1, 12, 0, tzinfo=PLUS_TWO),
+        scheduled_time=datetime(2030, 1, 1, 12, 0, tzinfo=PLUS_TWO),  # type: ignore[arg-type]
         cache_key="cache-key",
-        cache_expiration=datetime(2030, 1, 2, 3, 4, 5, 500000, tzinfo=UTC),
+        cache_expiration=datetime(2030, 1, 2, 3, 4, 5, 500000, tzinfo=UTC),  # type: ignore[arg-type]
         deferred=True,
         untrackable_result=True,
-        pause_timeout=datetime(2030, 1, 1, 13, 0, 0, 1, tzinfo=PLUS_TWO),
+        pause_timeout=datetime(2030, 1, 1, 13, 0, 0, 1, tzinfo=PLUS_TWO),  # type: ignore[arg-type]
         pause_reschedule=True,
         pause_key="pause-key",
         run_input_keyset={"description": "run-input-description", "response": "run-input"},
@@ -231,6 +233,7 @@ def test_flow_run_states_round_trip(service: Service) -> None:
             assert len({state.state_details.transition_id for state in listed}) == len(stored)
             assert [state.name for state in listed[1:3]] == ["Running", "Cancelling"]
             assert isinstance(listed[0].data, ResultRecordMetadata)
+            assert isinstance(written[0].data, ResultRecord)
             assert listed[0].data == written[0].data.metadata
 
             with pytest.raises(ObjectNotFound):
@@ -246,7 +249,11 @@ def test_task_run_states_round_trip(service: Service) -> None:
         async with get_client() as client:
             stored = []
             for proposal in proposals("task_run_id"):
-                result = await client.set_task_run_state(task_run_id, proposal)
+                # Typed: this client's signature names `prefect.states.State`, which mypy
+                # cannot resolve there (Any), leaving the result's type parameter unsolved.
+                result: OrchestrationResult[Any] = await client.set_task_run_state(
+                    task_run_id, proposal
+                )
                 assert result.status == SetStateStatus.ACCEPT
                 assert result.state is not None
                 assert as_parsed(result.state, WRITTEN) == as_sent(

@@ -114,5 +114,5 @@ def test_every_module_logs_under_the_service_logger_which_writes_json() -> None:
                 if isinstance(value, logging.Logger)
             ]
     assert {module for module, _ in loggers} >= {"api.auth", "api.errors", "api.gate"}
-    for module, name in loggers:
-        assert name == SERVICE_LOGGER or name.startswith(f"{SERVICE_LOGGER}."), module
+    for module_name, name in loggers:
+        assert name == SERVICE_LOGGER or name.startswith(f"{SERVICE_LOGGER}."), module_name

@@ -13,6 +13,7 @@ from uuid import UUID
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 from fastapi.testclient import TestClient
 from moto import mock_aws
 
@@ -65,7 +66,7 @@ def retained(
 
     settings = Settings().with_table(kind.table, TableSettings(table_name(kind), RETENTION))
     app = local_app(settings, repositories, clock)
-    with TestClient(app, headers=api.headers) as client:
+    with TestClient(app, headers=dict(api.headers)) as client:
         yield client
 
 
@@ -345,11 +346,13 @@ def test_local_tables_skip_ttl_only_where_the_emulator_lacks_it(code: str, creat
 
     def refuse(**kwargs: Any) -> tuple[AWSResponse, dict[str, Any]]:
         error = {"Error": {"Code": code, "Message": ""}, "ResponseMetadata": {}}
-        return AWSResponse("", 400, {}, None), error
+        return AWSResponse("", 400, HTTPHeaders(), None), error
 
     with mock_aws():
         client = dynamodb_client()
-        client.meta.events.register("before-call.dynamodb.UpdateTimeToLive", refuse)
+        # botocore-stubs type event handlers as returning None: a before-call handler returns
+        # the response and parsed answer that stand for the call (the arg-type ignores here).
+        client.meta.events.register("before-call.dynamodb.UpdateTimeToLive", refuse)  # type: ignore[arg-type]
         try:
             if creates:
                 create_tables(client, Settings())
@@ -361,4 +364,4 @@ def test_local_tables_skip_ttl_only_where_the_emulator_lacks_it(code: str, creat
                 with pytest.raises(client.exceptions.ClientError, match=code):
                     create_tables(client, Settings())
         finally:
-            client.meta.events.unregister("before-call.dynamodb.UpdateTimeToLive", refuse)
+            client.meta.events.unregister("before-call.dynamodb.UpdateTimeToLive", refuse)  # type: ignore[arg-type]

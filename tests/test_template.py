@@ -261,9 +261,10 @@ def test_every_handler_resolves_to_a_callable(logical_id: str) -> None:
 
 def served_routes(routes: Iterable[BaseRoute]) -> set[str]:
     """The methods and paths of an app's API routes (its docs are no APIRoute)."""
-    served = set()
+    served: set[str] = set()
     for route in routes:
         if isinstance(route, APIRoute):
+            assert route.methods is not None  # FastAPI fills in GET where none are given
             served |= {f"{method} {route.path}" for method in route.methods}
         elif isinstance(router := getattr(route, "original_router", None), APIRouter):
             served |= served_routes(router.routes)  # an included router, as FastAPI keeps it

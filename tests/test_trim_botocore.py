@@ -9,8 +9,9 @@ import botocore.session
 import pytest
 
 from bundle.build import SERVICE_PACKAGES
-from bundle.trim_botocore import CALLED_SERVICES, trim_botocore_data
+from bundle.trim_botocore import trim_botocore_data
 from local.paths import PROJECT
+from storage.clients import SERVICES as CALLED_SERVICES
 
 ENDPOINTS = {
     "version": 3,
