@@ -299,7 +299,7 @@ def test_verify_finds_nothing_after_a_good_copy_then_a_missing_and_a_changed_sta
     assert "flow run state" in v.report.lines()[0]
 
 
-def test_status_prints_how_far_the_copy_is_known_complete(
+def test_status_prints_how_far_the_copy_is_known_complete_and_verify_exits_0(
     source: Source,
     target: Target,
     backend: str,
@@ -323,3 +323,7 @@ def test_status_prints_how_far_the_copy_is_known_complete(
     assert "\nlag: " in printed
     assert "pending states: 0" in printed
     assert "failed runs: 0" in printed
+
+    monkeypatch.setenv("SOURCE_AUTH_STRING", AUTH_STRING)
+    assert main(["verify", source.api_url]) == 0  # what `make verify` runs
+    assert "differences: 0" in capsys.readouterr().err
