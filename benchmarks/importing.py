@@ -20,6 +20,7 @@ from api.runs import FLOW_RUN, TASK_RUN
 from api.settings import DYNAMODB_ENDPOINT_VARIABLE, Settings, TableSettings
 from importer.progress import Progress
 from importer.source import PrefectSource
+from importer.windows import RunWindows
 from importer.wiring import CONNECTIONS, open_importer
 from local.database import LOCAL_AWS_SETTINGS
 from local.dynamodb_local import dynamodb_local
@@ -32,19 +33,14 @@ def read_everything(source: PrefectSource) -> int:
     states = 0
     with ThreadPoolExecutor(CONNECTIONS) as executor:
         for kind in (FLOW_RUN, TASK_RUN):
-            offset = 0
-            while True:
-                runs = source.list_runs(kind, {}, offset)
+            for runs in RunWindows(source, kind).pages():
                 read = executor.map(lambda run, kind=kind: source.run_states(kind, run.id), runs)
                 states += sum(len(run_states) for run_states in read)
-                offset += len(runs)
-                if len(runs) < source.page_size:
-                    break
     return states
 
 
 class _Quiet(Progress):
-    def update(self, done: int, summary: object) -> None:
+    def update(self, covered: float, summary: object) -> None:
         pass
 
 

@@ -101,16 +101,18 @@ def test_its_event_copies_in_bounded_steps_that_resume(
     expected = source.all_states()
     states = sum(len(states) for runs in expected.values() for states in runs.values())
 
-    # Less time left than the reserve for a page in flight: it starts none, and says so.
+    # Less time left than the reserve for the writes in flight: no request to the source
+    # runs past the deadline, so it reads nothing, and says so.
     out_of_time = handler(event, Context(remaining_ms=int(scheduled.RESERVE * 1000) - 1))
     assert (out_of_time["pass_completed"], out_of_time["runs_read"]) == (False, 0)
+    assert out_of_time["complete_until"] is None
     assert checkpoint(on_moto, source).in_pass
 
-    # It completes the pass the first began, then one of its own, which copies nothing more
-    # but again names the state too large to store.
+    # It completes the reconcile the first began, naming the state too large to store.
     done = handler(event, Context(remaining_ms=300_000))
     assert done["pass_completed"] is True
     assert done["states_copied"] == states - len(set(done["states_too_large"]))
+    assert done["complete_until"] is not None
     assert not checkpoint(on_moto, source).in_pass
 
 

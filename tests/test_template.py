@@ -485,7 +485,8 @@ def needed_access(logical_id: str) -> set[tuple[str, str]]:
         action, resource = {
             Operation.READ: ("dynamodb:GetItem", table_arn),
             Operation.LIST: ("dynamodb:Query", index_arn),
-            Operation.DELETE: ("dynamodb:DeleteItem", table_arn),
+            # A conditional UpdateItem leaves a tombstone (the contract: deletion is final).
+            Operation.DELETE: ("dynamodb:UpdateItem", table_arn),
             # A retry's failed conditional write returns the stored item: no GetItem.
             Operation.SET_STATE: ("dynamodb:PutItem", table_arn),
         }[operation]
