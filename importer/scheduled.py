@@ -9,11 +9,14 @@ on from the checkpoint.
 
 import logging
 import time
+from datetime import datetime
 from typing import Any, Protocol
 
 from api.auth import read_auth_string
+from api.clock import utc_now
 from api.request_log import configure_logging
 from api.settings import ImportSourceSettings, Settings
+from importer.metrics import lag_metric_line
 from importer.progress import Progress
 from importer.wiring import open_importer
 
@@ -35,8 +38,21 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     auth_string = read_auth_string(arn) if arn else None
     with open_importer(source.api_url, settings, auth_string, progress=Progress()) as importer:
         importer.source.deadline = deadline
-        completed = importer.run()
-        checkpoint = importer.checkpoints.load()
+        try:
+            completed = importer.run()
+        finally:
+            # Published whatever happened, to stdout as the EMF line it is (the JSON logger
+            # would wrap it), so that a failing pass still reports its lag and alarms.
+            checkpoint = importer.checkpoints.load()
+            complete_until = checkpoint.complete_until
+            print(
+                lag_metric_line(
+                    source.api_url,
+                    None if complete_until is None else datetime.fromisoformat(complete_until),
+                    utc_now(),
+                ),
+                flush=True,
+            )
     summary = importer.summary
     logger.info("import: %s", "; ".join(line.strip() for line in summary.lines()))
     return {

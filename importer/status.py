@@ -4,12 +4,15 @@ alone (read-only: the source is not contacted)."""
 from datetime import datetime
 
 from importer.checkpoint import Checkpoint
+from importer.metrics import lag_seconds
 
 
 def status_lines(checkpoint: Checkpoint, now: datetime) -> list[str]:
     complete_until = checkpoint.complete_until
-    behind = lag_seconds(checkpoint, now)
-    lag = "unknown: the first copy has not completed" if behind is None else f"{behind:,.0f} s"
+    if complete_until is None:
+        lag = "unknown: the first copy has not completed"
+    else:
+        lag = f"{lag_seconds(datetime.fromisoformat(complete_until), now):,.0f} s"
     reconcile = checkpoint.reconcile
     lines = [
         f"complete until: {complete_until or 'never (no copy has completed)'}",
@@ -33,12 +36,3 @@ def status_lines(checkpoint: Checkpoint, now: datetime) -> list[str]:
             " the next pass reconciles"
         )
     return lines
-
-
-def lag_seconds(checkpoint: Checkpoint, now: datetime) -> float | None:
-    """How far behind `now` the copy is known complete (None before the first copy): the
-    figure to publish and alarm on."""
-    complete_until = checkpoint.complete_until
-    if complete_until is None:
-        return None
-    return (now - datetime.fromisoformat(complete_until)).total_seconds()

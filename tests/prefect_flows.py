@@ -5,9 +5,8 @@
                                               # a scheduled run that never starts, and a
                                               # state over DynamoDB's 400 KB
     python tests/prefect_flows.py runs N      # N small flow runs
-    python tests/prefect_flows.py recorded N  # N flow runs of 3 states, each with a task run
-                                              # of 3, written through the API: the
-                                              # benchmark's volume, in seconds
+    python tests/prefect_flows.py recorded N [T]  # N flow runs of 3 states, each with T task
+                                                  # runs (1) of 3, written through the API
     python tests/prefect_flows.py stopped     # a flow whose task waits for an upstream task
                                               # until the flow's process is stopped
     python tests/prefect_flows.py final-to-final  # Crashed, then Completed without force
@@ -103,17 +102,21 @@ def runs(count: int) -> None:
         small(number)
 
 
-def recorded(count: int) -> None:
+def recorded(count: int, task_runs: int = 1) -> None:
     flow_run_ids: list[str] = []
     with get_client(sync_client=True) as client:
         for _ in range(count):
             flow_run = client.create_flow_run(small, parameters={"number": 0}, state=Pending())
             client.set_flow_run_state(flow_run.id, Running())
-            task_run = client.create_task_run(
-                broken, flow_run_id=flow_run.id, dynamic_key=str(flow_run.id), state=Pending()
-            )
-            client.set_task_run_state(task_run.id, Running())
-            client.set_task_run_state(task_run.id, Completed())
+            for number in range(task_runs):
+                task_run = client.create_task_run(
+                    broken,
+                    flow_run_id=flow_run.id,
+                    dynamic_key=f"{flow_run.id}-{number}",
+                    state=Pending(),
+                )
+                client.set_task_run_state(task_run.id, Running())
+                client.set_task_run_state(task_run.id, Completed())
             client.set_flow_run_state(flow_run.id, Completed())
             flow_run_ids.append(str(flow_run.id))
     print(json.dumps({"flow_runs": flow_run_ids}))
@@ -224,7 +227,7 @@ if __name__ == "__main__":
     elif sys.argv[1:2] == ["runs"]:
         runs(int(sys.argv[2]))
     elif sys.argv[1:2] == ["recorded"]:
-        recorded(int(sys.argv[2]))
+        recorded(*(int(argument) for argument in sys.argv[2:4]))
     elif sys.argv[1:2] == ["stopped"]:
         stopped()
     elif sys.argv[1:2] == ["final-to-final"]:
