@@ -171,6 +171,40 @@ def _serve_table(figures: list[dict[str, Any]]) -> list[str]:
     return [*lines, ""]
 
 
+def _import_table(imported: dict[str, Any]) -> list[str]:
+    """Each size's import beside its floor, then the follow pass with nothing new."""
+    lines = [
+        "Importing from a live Prefect 3.9.1 server (SQLite) into DynamoDB Local, each in a "
+        "process of its own (peak RSS from a launcher); the floor only reads the same states "
+        "from the server, with the importer's concurrency:",
+        "",
+        "| flow runs | task runs | states | floor, states/s | import, states/s "
+        "| import ÷ floor (time) | import peak RSS MB | floor peak RSS MB |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for size in imported["sizes"]:
+        floor, copied = size["floor"], size["import"]
+        lines.append(
+            f"| {size['flow_runs']:,} | {size['task_runs']:,} | {copied['states']:,}"
+            f" | {floor['states'] / floor['seconds']:.0f}"
+            f" | {copied['states'] / copied['seconds']:.0f}"
+            f" | {copied['seconds'] / floor['seconds']:.2f}"
+            f" | {copied['peak_rss_mb']:.1f} | {floor['peak_rss_mb']:.1f} |"
+        )
+    follow = imported["follow"]
+    requests = ", ".join(f"{path}: {count}" for path, count in sorted(follow["requests"].items()))
+    reads = ", ".join(f"{name}: {count}" for name, count in sorted(follow["dynamodb"].items()))
+    return [
+        *lines,
+        "",
+        f"A follow pass with nothing new, at {imported['sizes'][-1]['flow_runs']:,} flow runs:"
+        f" {follow['seconds']:.2f} s, {follow['states']} states copied;"
+        f" requests to Prefect: {sum(follow['requests'].values())} ({requests});"
+        f" DynamoDB: {reads}.",
+        "",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=12, help="cold processes per function")
@@ -279,18 +313,8 @@ def main() -> None:
             environment=_AWS_SETTINGS,
         )
     )
-    imported = _run_json("benchmarks.importing", environment=_AWS_SETTINGS)
+    out += _import_table(_run_json("benchmarks.importing", environment=_AWS_SETTINGS))
     out += [
-        "Importing from a live Prefect 3.9.1 server (SQLite) into DynamoDB Local: "
-        f"{imported['runs']} flow runs and their task runs, median of rounds; the floor only "
-        "reads the same states from the server, with the importer's concurrency:",
-        "",
-        "| states | read floor, states/s | import, states/s | import ÷ floor (time) |",
-        "|--:|--:|--:|--:|",
-        f"| {imported['states']:,} | {imported['floor_states_per_s']:.0f}"
-        f" | {imported['import_states_per_s']:.0f}"
-        f" | {imported['import_s'] / imported['floor_s']:.2f} |",
-        "",
         f"make bench took {time.monotonic() - began:.0f} s; "
         f"load average {os.getloadavg()[0]:.1f} at the end.",
     ]

@@ -128,10 +128,25 @@ def measure_cold(
                 function.attribute,
                 event,
             ]
+    labels = [subject.label for subject in order]
+    measured = launch_measured(processes, labels, environment, rounds)
+    return {label: _figures(label, samples) for label, samples in measured.items()}
+
+
+def launch_measured(
+    processes: Mapping[str, list[str]],
+    order: Sequence[str],
+    environment: Mapping[str, str],
+    rounds: int = 1,
+    cwd: Path | None = None,
+) -> dict[str, list[list[float | str]]]:
+    """Each round, the processes (argv by label) in `order`, one at a time, from a small
+    launcher: for each label, its samples `[wall ms, peak RSS MB, what it printed]`. A process
+    prints at most 4 KB, and must exit 0."""
     plan = {
         "rounds": rounds,
-        "order": [subject.label for subject in order],
-        "processes": processes,
+        "order": list(order),
+        "processes": dict(processes),
         "environment": dict(environment),
     }
     launched = subprocess.run(
@@ -140,11 +155,12 @@ def measure_cold(
         capture_output=True,
         text=True,
         check=False,
+        cwd=cwd,
     )
     if launched.returncode != 0:
-        raise RuntimeError(f"the cold-start launcher failed:\n{launched.stderr}")
+        raise RuntimeError(f"the launcher failed:\n{launched.stderr}")
     measured: dict[str, list[list[float | str]]] = json.loads(launched.stdout)
-    return {label: _figures(label, samples) for label, samples in measured.items()}
+    return measured
 
 
 def _figures(label: str, samples: list[list[float | str]]) -> ColdFigures:

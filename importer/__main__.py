@@ -1,6 +1,8 @@
 """Copy every flow-run and task-run state of a Prefect 3 server into the service's tables.
 
-    python -m importer SOURCE [--follow]        (make import SOURCE=... [FOLLOW=1])
+    python -m importer SOURCE [--follow] [--reconcile]   (make import SOURCE=... [FOLLOW=1])
+    python -m importer verify SOURCE    compare the copy with the source (make verify SOURCE=...)
+    python -m importer status SOURCE    how far the copy is known complete (read-only)
 
 SOURCE is the server's API URL, e.g. http://prefect.internal:4200/api; SOURCE_AUTH_STRING
 its `user:password`, where it has auth on. The tables are the ones the service uses: their
@@ -19,10 +21,12 @@ from urllib.parse import urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from api.clock import utc_now
 from api.settings import Settings, SettingsError
 from importer.progress import Progress
 from importer.source import SourceError
-from importer.wiring import CONNECTIONS, open_importer
+from importer.status import status_lines
+from importer.wiring import CONNECTIONS, open_checkpoint, open_importer, open_verifier
 from storage.repository import StorageUnavailable
 
 AUTH_STRING_VARIABLE = "SOURCE_AUTH_STRING"
@@ -38,13 +42,32 @@ def _source_url(text: str) -> str:
     return text
 
 
-def _parser() -> argparse.ArgumentParser:
+COMMANDS = ("verify", "status")
+
+
+def _parser(command: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m importer",
+        prog="python -m importer" + (f" {command}" if command else ""),
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("source", type=_source_url, metavar="SOURCE", help="Prefect API URL")
+    if command is None:
+        parser.add_argument(
+            "--reconcile",
+            action="store_true",
+            help="begin with a reconcile: every run's states read again, not only the events'",
+        )
+    if command != "status":
+        parser.add_argument(
+            "--connections",
+            type=int,
+            default=CONNECTIONS,
+            metavar="N",
+            help=f"requests to the source and DynamoDB made at once (default {CONNECTIONS})",
+        )
+    if command is not None:
+        return parser
     parser.add_argument(
         "--follow",
         action="store_true",
@@ -56,13 +79,6 @@ def _parser() -> argparse.ArgumentParser:
         default=5.0,
         metavar="SECONDS",
         help="with --follow: seconds between passes over what changed (default 5)",
-    )
-    parser.add_argument(
-        "--connections",
-        type=int,
-        default=CONNECTIONS,
-        metavar="N",
-        help=f"requests to the source and DynamoDB made at once (default {CONNECTIONS})",
     )
     return parser
 
@@ -78,7 +94,9 @@ def _on_an_emulator() -> bool:
 
 
 def main(arguments: list[str] | None = None) -> int:
-    options = _parser().parse_args(arguments)
+    arguments = sys.argv[1:] if arguments is None else arguments
+    command = arguments[0] if arguments[:1] and arguments[0] in COMMANDS else None
+    options = _parser(command).parse_args(arguments[1:] if command else arguments)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     for chatty in ("httpx", "botocore"):  # a line per request, and where credentials came from
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -86,7 +104,18 @@ def main(arguments: list[str] | None = None) -> int:
     try:
         settings = Settings.from_environment()
         on_an_emulator = _on_an_emulator()
+        if command == "status":
+            checkpoint = open_checkpoint(options.source, settings).load()
+            print("\n".join(status_lines(checkpoint, utc_now())))
+            return 0
         progress = Progress()
+        if command == "verify":
+            with open_verifier(
+                options.source, settings, auth_string, options.connections, progress
+            ) as verifier:
+                differences = verifier.verify()
+                print("\n".join(verifier.report.lines()), file=sys.stderr)
+            return 1 if differences else 0
         with open_importer(
             options.source, settings, auth_string, options.connections, progress
         ) as run:
@@ -103,11 +132,13 @@ def main(arguments: list[str] | None = None) -> int:
             signal.signal(signal.SIGINT, stop)
             signal.signal(signal.SIGTERM, stop)
             try:
-                run.run(follow=options.follow, interval=options.interval)
+                run.run(
+                    follow=options.follow, interval=options.interval, reconcile=options.reconcile
+                )
             finally:
                 print("\n".join(run.summary.lines()), file=sys.stderr)
     except (SourceError, SettingsError) as error:
-        print(f"import failed: {error}", file=sys.stderr)
+        print(f"{command or 'import'} failed: {error}", file=sys.stderr)
         return 1
     except (StorageUnavailable, BotoCoreError, ClientError) as error:
         print(

@@ -14,18 +14,21 @@ _BAR_WIDTH = 30
 
 @dataclass
 class Summary:
-    runs_read: int = 0
-    runs_complete: int = 0  # their current state was stored: nothing more read of them
+    runs_read: int = 0  # runs whose states were read
+    events_read: int = 0
     states_copied: int = 0
     states_present: int = 0
     states_expired: int = 0  # past the retention period: not copied
     states_too_large: list[str] = field(default_factory=list)  # what each was, by id
+    states_pending: int = 0  # named by an event, not served yet: looked for next pass
+    states_given_up: list[str] = field(default_factory=list)  # pending past the retention
+    runs_failed: list[str] = field(default_factory=list)  # skipped: tried again next pass
 
     def lines(self) -> list[str]:
         skipped = self.states_expired + len(self.states_too_large)
         lines = [
             f"runs read: {self.runs_read:,}",
-            f"  already copied in full (their states not read again): {self.runs_complete:,}",
+            f"events read: {self.events_read:,}",
             f"states copied: {self.states_copied:,}",
             f"states already present: {self.states_present:,}",
             f"states skipped: {skipped:,}",
@@ -33,31 +36,37 @@ class Summary:
             f"  over DynamoDB's 400 KB item limit: {len(self.states_too_large):,}",
         ]
         lines += [f"    {what}" for what in self.states_too_large]
+        lines.append(f"states pending (named by an event, not served yet): {self.states_pending:,}")
+        lines.append(
+            f"states given up (pending past the events' retention): {len(self.states_given_up):,}"
+        )
+        lines += [f"  {what}" for what in self.states_given_up]
+        lines.append(f"runs failed (skipped, tried again next pass): {len(self.runs_failed):,}")
+        lines += [f"  {what}" for what in self.runs_failed]
         return lines
 
 
 class Progress:
-    """Runs done of the listing in progress, and the states copied so far."""
+    """How far the walk in progress is (0 to 1: time covered between its oldest and newest
+    run), and the states copied so far."""
 
     def __init__(self, stream: TextIO = sys.stderr) -> None:
         self._stream = stream
         self._bar = stream.isatty()
         self._last_line = 0.0
         self._what = ""
-        self._total = 0
 
-    def listing(self, what: str, total: int, done: int) -> None:
-        self._what, self._total = what, total
+    def listing(self, what: str) -> None:
+        self._what = what
         self._last_line = 0.0
-        self.update(done, Summary())
 
-    def update(self, done: int, summary: Summary) -> None:
+    def update(self, covered: float, summary: Summary) -> None:
         counts = (
-            f"{done:,}/{self._total:,} {self._what}, {summary.states_copied:,} states copied, "
+            f"{covered:.0%} of {self._what}, {summary.states_copied:,} states copied, "
             f"{summary.states_present:,} present"
         )
         if self._bar:
-            filled = _BAR_WIDTH * min(done, self._total) // max(self._total, 1)
+            filled = int(_BAR_WIDTH * min(max(covered, 0.0), 1.0))
             bar = "#" * filled + "." * (_BAR_WIDTH - filled)
             self._stream.write(f"\r[{bar}] {counts}\033[K")
             self._stream.flush()

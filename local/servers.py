@@ -137,9 +137,12 @@ PREFECT_VENV = PROJECT / ".tools" / "prefect" / "bin"
 
 
 @contextmanager
-def prefect_server(home: Path, auth_string: str | None = None) -> Iterator[str]:
+def prefect_server(
+    home: Path, auth_string: str | None = None, settings: Mapping[str, str] | None = None
+) -> Iterator[str]:
     """A Prefect 3.9.1 server (`make` installs it in .tools/prefect) on SQLite in `home`, with
-    no analytics and no UI; yields its API URL. `auth_string` turns its auth on."""
+    no analytics and no UI; yields its API URL. `auth_string` turns its auth on; `settings`
+    are more of its PREFECT_* variables."""
     if not (PREFECT_VENV / "prefect").exists():
         raise RuntimeError(
             f"{PREFECT_VENV / 'prefect'} is missing: run `make .tools/prefect/bin/prefect`"
@@ -150,6 +153,7 @@ def prefect_server(home: Path, auth_string: str | None = None) -> Iterator[str]:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_UI_ENABLED": "false",
         **({"PREFECT_SERVER_API_AUTH_STRING": auth_string} if auth_string else {}),
+        **(settings or {}),
     }
     command = [str(PREFECT_VENV / "prefect"), "server", "start", "--host", "127.0.0.1"]
     api_url = f"http://127.0.0.1:{port}/api"
@@ -170,17 +174,28 @@ def prefect_environment(
     return env
 
 
+PREFECT_FLOWS = PROJECT / "tests" / "prefect_flows.py"
+
+
+def prefect_flows_command(*arguments: str) -> list[str]:
+    """tests/prefect_flows.py with the Prefect venv's python."""
+    return [str(PREFECT_VENV / "python"), str(PREFECT_FLOWS), *arguments]
+
+
 def run_prefect_flows(
     api_url: str, home: Path, *arguments: str, auth_string: str | None = None
-) -> None:
-    """tests/prefect_flows.py with the Prefect venv's python, its runs recorded at `api_url`."""
-    script = PROJECT / "tests" / "prefect_flows.py"
+) -> str:
+    """tests/prefect_flows.py with the Prefect venv's python, its runs recorded at `api_url`;
+    returns what it printed (Prefect's own logs go to stderr)."""
     result = subprocess.run(
-        [str(PREFECT_VENV / "python"), str(script), *arguments],
+        prefect_flows_command(*arguments),
         env=prefect_environment(home, auth_string, api_url),
         cwd=home,
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"{script.name} {' '.join(arguments)} failed:\n{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{PREFECT_FLOWS.name} {' '.join(arguments)} failed:\n{result.stderr[-3000:]}"
+        )
+    return result.stdout

@@ -7,7 +7,7 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any, cast
 
 from storage.repository import StorageUnavailable
-from storage.table_shapes import ID
+from storage.table_shapes import DELETED_AT, ID
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -40,31 +40,39 @@ class BatchTables:
         self._sleep = sleep
 
     def stored_ids(self, table_name: str, ids: Iterable[str]) -> set[str]:
-        """Which of the ids an item (live or not) is stored under: strongly consistent."""
+        """Which of the ids an item is stored under (live, expired, or a tombstone: a state
+        deleted through the API is never copied back): strongly consistent."""
+        return {item[ID]["S"] for item in self._get(table_name, ids, [ID])}
+
+    def deleted_ids(self, table_name: str, ids: Iterable[str]) -> set[str]:
+        """Which of the ids hold a tombstone: deleted through the API."""
+        found = self._get(table_name, ids, [ID, DELETED_AT])
+        return {item[ID]["S"] for item in found if DELETED_AT in item}
+
+    def _get(self, table_name: str, ids: Iterable[str], attributes: list[str]) -> list["Item"]:
         chunks = _chunks(sorted(set(ids)), BATCH_GET_KEYS)
-        found: set[str] = set()
-        for chunk_found in self._executor.map(lambda ids: self._stored(table_name, ids), chunks):
-            found |= chunk_found
-        return found
+        read = self._executor.map(lambda ids: self._stored(table_name, ids, attributes), chunks)
+        return [item for chunk in read for item in chunk]
 
     def put(self, table_name: str, items: Sequence["Item"]) -> None:
         """Store the items, overwriting any with the same key; returns once all are stored."""
         chunks = _chunks(items, BATCH_WRITE_ITEMS)
         list(self._executor.map(lambda chunk: self._put(table_name, chunk), chunks))
 
-    def _stored(self, table_name: str, ids: Sequence[str]) -> set[str]:
+    def _stored(self, table_name: str, ids: Sequence[str], attributes: list[str]) -> list["Item"]:
+        names = {f"#a{number}": name for number, name in enumerate(attributes)}
         request: dict[str, Any] = {
             table_name: {
                 "Keys": [{ID: {"S": id}} for id in ids],
-                "ProjectionExpression": "#id",
-                "ExpressionAttributeNames": {"#id": ID},
+                "ProjectionExpression": ", ".join(names),
+                "ExpressionAttributeNames": names,
                 "ConsistentRead": True,
             }
         }
-        found: set[str] = set()
+        found: list[Item] = []
         for attempt in range(UNPROCESSED_ATTEMPTS):
             response = self.client.batch_get_item(RequestItems=request)
-            found |= {item[ID]["S"] for item in response["Responses"].get(table_name, [])}
+            found += response["Responses"].get(table_name, [])
             request = dict(response.get("UnprocessedKeys") or {})
             if not request:
                 return found

@@ -16,7 +16,15 @@ from storage.repository import (
     StoredState,
     fixed_width_utc,
 )
-from storage.table_shapes import DOCUMENT, EXPIRES_AT, ID, LIST_ORDER, TTL, StateTable
+from storage.table_shapes import (
+    DELETED_AT,
+    DOCUMENT,
+    EXPIRES_AT,
+    ID,
+    LIST_ORDER,
+    TTL,
+    StateTable,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -106,13 +114,33 @@ class DynamoDBStateRepository:
         return self._live(response.get("Item"))
 
     def delete(self, state_id: str) -> bool:
-        response = self._call(
-            self._client.delete_item,
-            TableName=self._name,
-            Key={ID: {"S": state_id}},
-            ReturnValues="ALL_OLD",
-        )
-        return self._live(response.get("Attributes")) is not None
+        """One conditional write: a live state becomes a tombstone (`DELETED_AT`), or
+        nothing changes and the answer is False (no state, expired, or deleted already)."""
+        try:
+            self._call(
+                self._client.update_item,
+                TableName=self._name,
+                Key={ID: {"S": state_id}},
+                UpdateExpression="SET #deleted = :now REMOVE #run, #order, #document",
+                # A live state: it has a list order (a tombstone has none) and no expiry past.
+                ConditionExpression=(
+                    "attribute_exists(#order) AND "
+                    "(attribute_not_exists(#expires_at) OR #expires_at > :now)"
+                ),
+                ExpressionAttributeNames={
+                    "#deleted": DELETED_AT,
+                    "#run": self._table.run_id_attribute,
+                    "#order": LIST_ORDER,
+                    "#document": DOCUMENT,
+                    "#expires_at": EXPIRES_AT,
+                },
+                ExpressionAttributeValues={":now": {"S": fixed_width_utc(self._now())}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def insert(self, state: StoredState) -> StoredState | None:
         item = state_item(self._table, state)
@@ -125,9 +153,17 @@ class DynamoDBStateRepository:
                     self._client.put_item,
                     TableName=self._name,
                     Item=item,
-                    # A new id, or one whose holder has expired and only awaits TTL deletion.
-                    ConditionExpression="attribute_not_exists(#id) OR #expires_at <= :now",
-                    ExpressionAttributeNames={"#id": ID, "#expires_at": EXPIRES_AT},
+                    # A new id, or one whose holder has expired and only awaits TTL deletion,
+                    # or was deleted (a tombstone: the contract stores a deleted id anew).
+                    ConditionExpression=(
+                        "attribute_not_exists(#id) OR #expires_at <= :now "
+                        "OR attribute_exists(#deleted)"
+                    ),
+                    ExpressionAttributeNames={
+                        "#id": ID,
+                        "#expires_at": EXPIRES_AT,
+                        "#deleted": DELETED_AT,
+                    },
                     ExpressionAttributeValues={":now": {"S": fixed_width_utc(self._now())}},
                     ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
@@ -189,7 +225,7 @@ class DynamoDBStateRepository:
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _live(self, item: "Item | None") -> StoredState | None:
-        if item is None:
+        if item is None or DELETED_AT in item:
             return None
         state = self._from_item(item)
         return state if state.is_live(fixed_width_utc(self._now())) else None

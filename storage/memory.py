@@ -1,7 +1,8 @@
 """The state repository in a dict, for the warm benchmark's `--storage memory`
 (`benchmarks/warm.py`), where what is measured is everything but the database.
 `tests/test_storage.py` holds it to the interface's promises beside the DynamoDB repository:
-expired states are absent, and an expired holder of an id gives way to a write."""
+expired and deleted states are absent, and an expired or deleted holder of an id gives way to
+a write."""
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -12,21 +13,27 @@ from storage.repository import StoredState, fixed_width_utc
 class InMemoryStateRepository:
     def __init__(self, now: Callable[[], datetime]) -> None:
         self._states: dict[str, StoredState] = {}
+        self._deleted: set[str] = set()  # tombstones: ids deleted through the API
         self._now = now
 
     def read(self, state_id: str) -> StoredState | None:
         state = self._states.get(state_id)
-        return state if state is not None and state.is_live(self._now_text()) else None
+        if state is None or state_id in self._deleted or not state.is_live(self._now_text()):
+            return None
+        return state
 
     def delete(self, state_id: str) -> bool:
-        state = self._states.pop(state_id, None)
-        return state is not None and state.is_live(self._now_text())
+        if self.read(state_id) is None:
+            return False
+        self._deleted.add(state_id)
+        return True
 
     def insert(self, state: StoredState) -> StoredState | None:
         existing = self.read(state.id)
         if existing is not None:
             return existing
         self._states[state.id] = state
+        self._deleted.discard(state.id)
         return None
 
     def list_run(
@@ -34,7 +41,11 @@ class InMemoryStateRepository:
     ) -> Iterator[StoredState]:
         now = self._now_text()
         states = sorted(
-            (state for state in self._states.values() if state.run_id == run_id),
+            (
+                state
+                for state in self._states.values()
+                if state.run_id == run_id and state.id not in self._deleted
+            ),
             key=lambda state: state.list_order,
         )
         return iter(

@@ -17,6 +17,11 @@ LIST_ORDER = "timestamp_id"  # the GSI sort key: fixed-width timestamp, "#", sta
 DOCUMENT = "state"
 EXPIRES_AT = "expires_at"  # exact expiry, fixed-width UTC like LIST_ORDER, with retention on
 TTL = "ttl"  # epoch seconds, rounded up, for DynamoDB's Time to Live
+# A state deleted through the API leaves a tombstone: its id, this attribute (when it was
+# deleted, fixed-width UTC) and its expiry, nothing else. Without the run id and list order the
+# listing index (sparse) no longer holds it; every route answers it as absent; an import sees
+# its id stored and never copies the state back; TTL removes it when the state would have gone.
+DELETED_AT = "deleted_at"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ import os
 import warnings
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import astuple
 from typing import TYPE_CHECKING, Any
 
@@ -216,15 +217,43 @@ def second_live_api_url(moto_endpoint: str) -> Iterator[str]:
         yield api_url
 
 
-@pytest.fixture(scope="session")
-def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Source"]:
-    """One Prefect 3.9.1 server for the session (8-14 s to start), auth on, holding the history
-    of real flows (tests/prefect_flows.py): what the import tests copy from."""
+@contextmanager
+def prefect_source(
+    tmp_path_factory: pytest.TempPathFactory, settings: dict[str, str] | None = None
+) -> Iterator["Source"]:
+    """A Prefect 3.9.1 server of its own (8-14 s to start), auth on, holding nothing yet."""
     from local.servers import prefect_server
     from tests.prefect_source import AUTH_STRING, Source
 
     home = tmp_path_factory.mktemp("prefect-home")
-    with prefect_server(home, AUTH_STRING) as api_url:
-        served = Source(api_url, home)
+    with prefect_server(home, AUTH_STRING, settings) as api_url:
+        yield Source(api_url, home)
+
+
+@pytest.fixture(scope="session")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Source"]:
+    """One Prefect 3.9.1 server for the session, holding the history of real flows
+    (tests/prefect_flows.py): what the import tests copy from."""
+    with prefect_source(tmp_path_factory) as served:
         served.run_flows("history")
+        yield served
+
+
+@pytest.fixture(scope="session")
+def vacuuming_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Source"]:
+    """A Prefect 3.9.1 server whose vacuum deletes, within seconds, the flow runs a test ages
+    (`tests.prefect_histories.vacuum`)."""
+    from tests.prefect_histories import VACUUM_SETTINGS
+
+    with prefect_source(tmp_path_factory, VACUUM_SETTINGS) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def limited_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Source"]:
+    """A Prefect 3.9.1 server that lists at most 50 runs a request
+    (`PREFECT_SERVER_API_DEFAULT_LIMIT`), and answers a larger `limit` with a 422."""
+    from tests.prefect_histories import LISTING_LIMIT_SETTINGS
+
+    with prefect_source(tmp_path_factory, LISTING_LIMIT_SETTINGS) as served:
         yield served

@@ -35,11 +35,24 @@ class Source:
         states: list[dict[str, Any]] = response.json()
         return states
 
+    def events(self, event_filter: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every event `POST /events/filter` finds (at most 50 a page), through its
+        `next_page` links."""
+        with self.http() as http:
+            page = http.post("/events/filter", json={"filter": event_filter, "limit": 50})
+            found = page.raise_for_status().json()
+            events: list[dict[str, Any]] = found["events"]
+            while found["next_page"]:
+                found = http.get(found["next_page"]).raise_for_status().json()
+                events += found["events"]
+        return events
+
     def all_states(self) -> History:
         return {
             kind: {run_id: self.states(kind, run_id) for run_id in self.run_ids(kind)}
             for kind in (FLOW_RUN, TASK_RUN)
         }
 
-    def run_flows(self, *arguments: str) -> None:
-        run_prefect_flows(self.api_url, self.home, *arguments, auth_string=AUTH_STRING)
+    def run_flows(self, *arguments: str) -> str:
+        """tests/prefect_flows.py against this server: what it printed."""
+        return run_prefect_flows(self.api_url, self.home, *arguments, auth_string=AUTH_STRING)

@@ -11,7 +11,7 @@ from botocore.awsrequest import AWSResponse
 
 from api.runs import FLOW_RUN
 from api.settings import Settings
-from importer.source import ATTEMPTS, PrefectSource, SourceError
+from importer.source import ATTEMPTS, OutOfTime, PrefectSource, SourceError
 from storage.batch import BatchTables
 from storage.table_shapes import FLOW_RUN_STATES
 from tests.test_faults import answer_every_attempt_with
@@ -131,3 +131,76 @@ def test_dynamodb_throttling_is_ridden_out(
 
 class _Accepted:
     status_code = 200
+
+
+class FakeTime:
+    """A monotonic clock that only the source's waits move."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def source_with_deadline(
+    deadline: float, answer: Callable[[httpx.Request], httpx.Response], clock: FakeTime
+) -> PrefectSource:
+    return PrefectSource(
+        "http://prefect.test/api",
+        sleep=clock.sleep,
+        transport=httpx.MockTransport(answer),
+        deadline=deadline,
+        monotonic=clock.monotonic,
+    )
+
+
+def test_each_request_is_cut_to_the_time_left() -> None:
+    clock = FakeTime()
+    timeouts: list[dict[str, float]] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        timeouts.append(request.extensions["timeout"])
+        clock.now += 8  # a slow answer
+        return httpx.Response(200, json=[STATE])
+
+    source = source_with_deadline(10.0, record, clock)
+    source.run_states(FLOW_RUN, RUN_ID)
+    source.run_states(FLOW_RUN, RUN_ID)
+    assert timeouts[0]["read"] == 10.0  # not the usual 30 s
+    assert timeouts[0]["connect"] == 5.0
+    assert timeouts[1]["read"] == timeouts[1]["connect"] == 2.0
+    with pytest.raises(OutOfTime):  # no time left: no request made
+        source.run_states(FLOW_RUN, RUN_ID)
+    assert len(timeouts) == 2
+
+
+def test_no_retry_waits_past_the_deadline() -> None:
+    clock = FakeTime()
+    source = source_with_deadline(5.0, status(503), clock)
+    with pytest.raises(OutOfTime):
+        source.run_states(FLOW_RUN, RUN_ID)
+    assert clock.now == 0.5 + 1.0 + 2.0  # the next wait (4 s) would end past it
+
+
+def test_a_refused_limit_is_read_from_the_sources_422() -> None:
+    requests: list[dict[str, Any]] = []
+
+    def limited(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        requests.append(body)
+        if body["limit"] > 50:
+            return httpx.Response(
+                422, json={"detail": "Invalid limit: must be less than or equal to 50."}
+            )
+        return httpx.Response(200, json=[])
+
+    source = PrefectSource("http://prefect.test/api", transport=httpx.MockTransport(limited))
+    assert source.list_runs(FLOW_RUN, {}) == []
+    assert source.page_size == 50
+    assert [body["limit"] for body in requests] == [200, 50]
+    assert "offset" not in requests[-1]
+    assert requests[-1]["sort"] == "EXPECTED_START_TIME_ASC"

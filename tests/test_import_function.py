@@ -17,6 +17,7 @@ from api.settings import (
 )
 from importer import scheduled
 from importer.checkpoint import Checkpoint, SourceCheckpoint
+from importer.metrics import LAG_METRIC, NAMESPACE, SOURCE_DIMENSION
 from local.invoke import function_properties, template_handler
 from local.paths import EVENTS
 from local.template_tables import create_tables, load_template, table_logical_id
@@ -94,24 +95,42 @@ def on_moto(source: Source, monkeypatch: pytest.MonkeyPatch) -> Iterator["Dynamo
 
 @pytest.mark.slow
 def test_its_event_copies_in_bounded_steps_that_resume(
-    source: Source, on_moto: "DynamoDBClient"
+    source: Source, on_moto: "DynamoDBClient", capsys: pytest.CaptureFixture[str]
 ) -> None:
     event: dict[str, Any] = json.loads((EVENTS / f"{FUNCTION}.json").read_text())
     handler = template_handler(FUNCTION)
     expected = source.all_states()
     states = sum(len(states) for runs in expected.values() for states in runs.values())
 
-    # Less time left than the reserve for a page in flight: it starts none, and says so.
+    # Less time left than the reserve for the writes in flight: no request to the source
+    # runs past the deadline, so it reads nothing, and says so.
     out_of_time = handler(event, Context(remaining_ms=int(scheduled.RESERVE * 1000) - 1))
     assert (out_of_time["pass_completed"], out_of_time["runs_read"]) == (False, 0)
+    assert out_of_time["complete_until"] is None
     assert checkpoint(on_moto, source).in_pass
+    # Its lag is published all the same, as an EMF line on stdout: nothing is complete yet,
+    # so it is decades, over any alarm's threshold.
+    assert published_lag(capsys, source) > 50 * 365 * 86_400
 
-    # It completes the pass the first began, then one of its own, which copies nothing more
-    # but again names the state too large to store.
+    # It completes the reconcile the first began, naming the state too large to store.
     done = handler(event, Context(remaining_ms=300_000))
     assert done["pass_completed"] is True
     assert done["states_copied"] == states - len(set(done["states_too_large"]))
+    assert done["complete_until"] is not None
     assert not checkpoint(on_moto, source).in_pass
+    # Complete up to the events read less the overlap: minutes behind, not decades.
+    assert 0 <= published_lag(capsys, source) < 3600
+
+
+def published_lag(capsys: pytest.CaptureFixture[str], source: Source) -> float:
+    """The lag the last invocation published for `source`: the one EMF line on stdout."""
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    document = json.loads(line)
+    metric = document["_aws"]["CloudWatchMetrics"][0]
+    assert (metric["Namespace"], metric["Metrics"][0]["Name"]) == (NAMESPACE, LAG_METRIC)
+    assert document[SOURCE_DIMENSION] == source.api_url
+    lag: float = document[LAG_METRIC]
+    return lag
 
 
 def checkpoint(client: "DynamoDBClient", source: Source) -> Checkpoint:

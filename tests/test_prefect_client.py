@@ -1,54 +1,41 @@
 """Prefect's own client (prefect-client 3.8.8) against the service over real HTTP, with auth
 off and on: what the client writes, it reads back field for field."""
 
+import tests.prefect_client_home  # noqa: F401  (first: Prefect reads its settings on import)
+
+# isort: split
+import asyncio
+import json
 import os
-import tempfile
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
-# Prefect reads its settings from the environment when it is imported: a home of its own
-# (never the user's profile), no server of its own, and nothing of the user's settings.
-_PREFECT_HOME = tempfile.TemporaryDirectory(prefix="prefect-home-")
-os.environ["PREFECT_HOME"] = _PREFECT_HOME.name
-os.environ["PREFECT_PROFILES_PATH"] = os.path.join(_PREFECT_HOME.name, "profiles.toml")
-os.environ["PREFECT_SERVER_EPHEMERAL_ENABLED"] = "false"
-for _variable in (
-    "PREFECT_PROFILE",
-    "PREFECT_API_URL",
-    "PREFECT_API_KEY",
-    "PREFECT_API_AUTH_STRING",
-):
-    os.environ.pop(_variable, None)
-
-import asyncio  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from datetime import UTC, datetime, timedelta, timezone  # noqa: E402
-from typing import Any  # noqa: E402
-
-import httpx  # noqa: E402
-import pytest  # noqa: E402
-from prefect._internal.result_records import ResultRecord, ResultRecordMetadata  # noqa: E402
-from prefect._internal.version_checking import _clear_api_version_check_cache  # noqa: E402
-from prefect.client.orchestration import get_client  # noqa: E402
-from prefect.client.schemas.objects import State, StateDetails, StateType  # noqa: E402
-from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus  # noqa: E402
-from prefect.context import AsyncClientContext, SyncClientContext  # noqa: E402
-from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError  # noqa: E402
-from prefect.serializers import JSONSerializer  # noqa: E402
-from prefect.settings import (  # noqa: E402
+import httpx
+import pytest
+from prefect._internal.result_records import ResultRecord, ResultRecordMetadata
+from prefect._internal.version_checking import _clear_api_version_check_cache
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import State, StateDetails, StateType
+from prefect.client.schemas.responses import OrchestrationResult, SetStateStatus
+from prefect.context import AsyncClientContext, SyncClientContext
+from prefect.exceptions import ObjectNotFound, PrefectHTTPStatusError
+from prefect.serializers import JSONSerializer
+from prefect.settings import (
     PREFECT_API_AUTH_STRING,
     PREFECT_API_URL,
     PREFECT_CLIENT_CSRF_SUPPORT_ENABLED,
     temporary_settings,
 )
-from prefect.states import to_state_create  # noqa: E402
+from prefect.states import to_state_create
 
-from local.paths import README  # noqa: E402
-from local.servers import run_states_service  # noqa: E402
+from local.paths import README
+from local.servers import run_states_service
 
 pytestmark = pytest.mark.slow  # Prefect's client against `make serve`'s process
 

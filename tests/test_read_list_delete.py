@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from api.runs import RunKind
 from api.services import RepositoryProvider
 from storage.repository import StoredState
-from tests.helpers import new_id, repository_of, set_state
+from tests.helpers import listed, new_id, repository_of, set_state
 
 
 def test_read_by_id(api: TestClient, kind: RunKind) -> None:
@@ -122,3 +122,18 @@ def test_delete_answers_204_once(api: TestClient, kind: RunKind) -> None:
     assert api.get(f"{kind.states_path}/{gone['id']}").status_code == 404
     assert api.delete(f"{kind.states_path}/{gone['id']}").status_code == 404
     assert api.get(kind.states_path, params={kind.run_id_field: run_id}).json() == [kept]
+
+
+def test_a_deleted_transition_retried_is_stored_anew(api: TestClient, kind: RunKind) -> None:
+    """Deletion leaves a tombstone (storage), yet the contract's retry stands: where the
+    stored state was deleted, the proposal is stored anew (201), under the same id."""
+    run_id = new_id()
+    proposal = {"type": "RUNNING", "state_details": {"transition_id": new_id()}}
+    first = set_state(api, kind, run_id, proposal)
+    state_id = first.json()["state"]["id"]
+    assert api.delete(f"{kind.states_path}/{state_id}").status_code == 204
+    again = set_state(api, kind, run_id, proposal)
+    assert again.status_code == 201
+    assert again.json()["state"]["id"] == state_id
+    assert api.get(f"{kind.states_path}/{state_id}").status_code == 200
+    assert [state["id"] for state in listed(api, kind, run_id)] == [state_id]

@@ -64,7 +64,7 @@ def test_one_call_per_read_delete_and_write(
     assert repository.read(state.id) == state
     assert repository.delete(state.id) is True
     assert repository.delete(state.id) is False
-    assert calls == {"GetItem": 1, "DeleteItem": 2}
+    assert calls == {"GetItem": 1, "UpdateItem": 2}
 
 
 def test_a_retry_reads_the_stored_state_once_where_the_failure_omits_it(
@@ -198,3 +198,60 @@ def test_an_expired_state_is_absent_and_its_id_free(store: tuple[StateRepository
     renewed = dataclasses.replace(expiring, expires_at=None)
     assert repository.insert(renewed) is None
     assert repository.read(expiring.id) == renewed
+
+
+def test_a_deleted_state_leaves_a_tombstone_that_no_route_serves_and_a_write_replaces(
+    store: tuple[StateRepository, Clock],
+) -> None:
+    repository, clock = store
+    run_id = new_id()
+    deleted = a_state(run_id, clock.moment)
+    repository.insert(deleted)
+    assert repository.delete(deleted.id) is True
+    assert repository.read(deleted.id) is None
+    assert list(repository.list_run(run_id)) == []
+    assert repository.delete(deleted.id) is False
+    # The contract: set_state with a deleted state's id stores it anew.
+    assert repository.insert(deleted) is None
+    assert repository.read(deleted.id) == deleted
+    assert list(repository.list_run(run_id)) == [deleted]
+
+
+def test_the_tombstone_keeps_the_id_and_expiry_only_and_counts_as_stored(
+    repository: DynamoDBStateRepository, dynamodb: Any
+) -> None:
+    """What the importer reads (`storage.batch`): a deleted state's id is stored, so it is
+    never copied back; the listing index no longer holds it; TTL removes it when the state
+    would have gone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from storage.batch import BatchTables
+
+    moment = datetime.now(UTC)
+    state = dataclasses.replace(
+        a_state(new_id(), moment), expires_at=fixed_width_utc(moment + timedelta(days=1))
+    )
+    repository.insert(state)
+    ttl = dynamodb.get_item(TableName=FLOW_RUN_STATES_TABLE, Key={"id": {"S": state.id}})["Item"][
+        "ttl"
+    ]
+    assert repository.delete(state.id) is True
+    item = dynamodb.get_item(TableName=FLOW_RUN_STATES_TABLE, Key={"id": {"S": state.id}})["Item"]
+    assert set(item) == {"id", "deleted_at", "expires_at", "ttl"}
+    assert (item["expires_at"], item["ttl"]) == ({"S": state.expires_at}, ttl)
+    with ThreadPoolExecutor(2) as executor:
+        tables = BatchTables(dynamodb, executor)
+        assert tables.stored_ids(FLOW_RUN_STATES_TABLE, [state.id, new_id()]) == {state.id}
+        assert tables.deleted_ids(FLOW_RUN_STATES_TABLE, [state.id]) == {state.id}
+    assert list(repository.list_run(state.run_id)) == []
+
+
+def test_an_expired_state_cannot_be_deleted(store: tuple[StateRepository, Clock]) -> None:
+    repository, clock = store
+    expiring = dataclasses.replace(
+        a_state(new_id(), clock.moment),
+        expires_at=fixed_width_utc(clock.moment + timedelta(days=1)),
+    )
+    repository.insert(expiring)
+    clock.moment += timedelta(days=1)
+    assert repository.delete(expiring.id) is False

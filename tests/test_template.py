@@ -486,7 +486,8 @@ def needed_access(logical_id: str) -> set[tuple[str, str]]:
         action, resource = {
             Operation.READ: ("dynamodb:GetItem", table_arn),
             Operation.LIST: ("dynamodb:Query", index_arn),
-            Operation.DELETE: ("dynamodb:DeleteItem", table_arn),
+            # A conditional UpdateItem leaves a tombstone (the contract: deletion is final).
+            Operation.DELETE: ("dynamodb:UpdateItem", table_arn),
             # A retry's failed conditional write returns the stored item: no GetItem.
             Operation.SET_STATE: ("dynamodb:PutItem", table_arn),
         }[operation]
@@ -581,3 +582,240 @@ def test_requirements_txt_is_the_lock_exported(tmp_path: Path) -> None:
     uv = shutil.which("uv") or str(PROJECT / ".tools/bin/uv")
     subprocess.run([uv, *command[1:], "--quiet"], cwd=tmp_path, check=True)
     assert (tmp_path / "requirements.txt").read_text() == committed
+
+
+# --- conditions, and what the import's operations add ------------------------------------
+
+
+def condition_holds(name: str, parameters: dict[str, Any]) -> bool:
+    """Whether the template's condition `name` holds for `parameters` (the others at their
+    defaults), evaluated as CloudFormation does."""
+    template = load_template()
+    values = {
+        parameter: definition.get("Default", "")
+        for parameter, definition in template["Parameters"].items()
+    }
+    values.update(parameters)
+    lists = {
+        parameter
+        for parameter, definition in template["Parameters"].items()
+        if definition["Type"] == "CommaDelimitedList"
+    }
+
+    def value(node: Any) -> Any:
+        if not isinstance(node, dict):
+            return node
+        ((function, argument),) = node.items()
+        if function == "Ref":
+            found = values[argument]
+            return found.split(",") if argument in lists else found
+        if function in ("Condition", "Fn::Condition"):
+            return value(template["Conditions"][argument])
+        if function == "Fn::Not":
+            return not value(argument[0])
+        if function == "Fn::Equals":
+            return value(argument[0]) == value(argument[1])
+        if function == "Fn::And":
+            return all(value(part) for part in argument)
+        if function == "Fn::Or":
+            return any(value(part) for part in argument)
+        if function == "Fn::Join":
+            return argument[0].join(value(argument[1]))
+        raise AssertionError(f"no evaluation of {function} here")
+
+    holds: bool = value({"Condition": name})
+    return holds
+
+
+IMPORT_ON = {"ImportSourceApiUrl": "https://prefect.internal/api"}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "in_vpc"),
+    [
+        ({}, False),
+        (IMPORT_ON, False),
+        (
+            {**IMPORT_ON, "ImportSubnetIds": "subnet-1,subnet-2", "ImportSecurityGroupIds": "sg-1"},
+            True,
+        ),
+        # Half a setting still asks for a VPC, so that Lambda refuses it at deploy.
+        ({**IMPORT_ON, "ImportSubnetIds": "subnet-1"}, True),
+        ({**IMPORT_ON, "ImportSecurityGroupIds": "sg-1"}, True),
+        ({"ImportSubnetIds": "subnet-1", "ImportSecurityGroupIds": "sg-1"}, False),  # no import
+    ],
+)
+def test_the_import_runs_in_a_vpc_only_when_its_network_is_given(
+    parameters: dict[str, str], in_vpc: bool
+) -> None:
+    assert condition_holds("ImportInVpc", parameters) is in_vpc
+
+
+def test_the_vpc_settings_are_empty_by_default_and_reach_the_function_as_given() -> None:
+    template = load_template()
+    for parameter in ("ImportSubnetIds", "ImportSecurityGroupIds"):
+        assert template["Parameters"][parameter] == {
+            **template["Parameters"][parameter],
+            "Type": "CommaDelimitedList",
+            "Default": "",
+        }
+    assert function_properties("ImportFunction")["VpcConfig"] == {
+        "Fn::If": [
+            "ImportInVpc",
+            {
+                "SubnetIds": {"Ref": "ImportSubnetIds"},
+                "SecurityGroupIds": {"Ref": "ImportSecurityGroupIds"},
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+
+
+# Lambda makes a function's network interfaces in its VPC with the function's role; these
+# actions are what AWSLambdaVPCAccessExecutionRole grants, on "*" as there.
+VPC_ACCESS_ACTIONS = frozenset(
+    {
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DescribeSubnets",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    }
+)
+
+
+def standalone_policies() -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in load_template()["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Policy"
+    }
+
+
+def test_only_a_function_in_a_vpc_may_manage_network_interfaces() -> None:
+    policies = standalone_policies()
+    network = {
+        logical_id: policy
+        for logical_id, policy in policies.items()
+        if any(
+            str(action).startswith("ec2:")
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            for action in statement["Action"]
+        )
+    }
+    (policy,) = network.values()
+    assert policy["Condition"] == "ImportInVpc"
+    assert policy["Properties"]["Roles"] == [{"Ref": "ImportFunctionRole"}]
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert set(statement["Action"]) == VPC_ACCESS_ACTIONS
+    assert statement["Resource"] == "*"
+
+
+def test_no_standalone_policy_has_a_wildcard_but_what_lambda_needs_in_a_vpc() -> None:
+    """The policies outside the functions (auth strings, network interfaces): a wildcard
+    resource only for the network interfaces' actions, and never a wildcard action."""
+    for logical_id, policy in standalone_policies().items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            actions = statement["Action"]
+            for action in [actions] if isinstance(actions, str) else actions:
+                assert "*" not in action, logical_id
+            if "*" in repr(statement["Resource"]):
+                assert set(actions) <= VPC_ACCESS_ACTIONS, logical_id
+
+
+def test_a_resource_of_the_import_exists_only_with_the_import() -> None:
+    """Whatever names a resource that exists only under a condition exists only under a
+    condition implying it: with the import off, nothing names the missing function."""
+    template = load_template()
+    resources = template["Resources"]
+
+    def implies(condition: str | None, required: str) -> bool:
+        if condition is None:
+            return False
+        if condition == required:
+            return True
+        definition = template["Conditions"][condition]
+        parts = definition.get("Fn::And", [])
+        return any(
+            isinstance(part, dict) and implies(part.get("Fn::Condition"), required)
+            for part in parts
+        )
+
+    owners = {
+        name: resource["Condition"]
+        for name, resource in resources.items()
+        if "Condition" in resource
+    }
+    owners |= {
+        f"{name}Role": condition
+        for name, condition in list(owners.items())
+        if resources.get(name, {}).get("Type") == "AWS::Serverless::Function"
+    }
+    for logical_id, resource in resources.items():
+        for named in set(references(resource)) & set(owners):
+            assert implies(resource.get("Condition"), owners[named]), (logical_id, named)
+    for output in template.get("Outputs", {}).values():
+        assert not set(references(output)) & set(owners)
+
+
+def alarm(logical_id: str) -> dict[str, Any]:
+    resource: dict[str, Any] = load_template()["Resources"][logical_id]
+    assert resource["Type"] == "AWS::CloudWatch::Alarm"
+    return resource
+
+
+def test_every_alarm_notifies_the_alarm_topic_when_one_is_given() -> None:
+    notify = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    alarms = [
+        resource
+        for resource in load_template()["Resources"].values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+    assert len(alarms) == 3
+    for resource in alarms:
+        assert resource["Properties"]["AlarmActions"] == notify
+        assert resource["Properties"]["OKActions"] == notify
+
+
+def test_the_lag_alarm_reads_the_metric_the_function_publishes() -> None:
+    from importer.metrics import LAG_METRIC, NAMESPACE, SOURCE_DIMENSION
+
+    resource = alarm("CopyLagAlarm")
+    assert resource["Condition"] == "ImportOn"
+    properties = resource["Properties"]
+    expression, read = properties["Metrics"]
+    assert read["ReturnData"] is False
+    assert expression["Expression"] == f"{read['Id']} / 60"  # seconds to minutes
+    assert read["MetricStat"]["Stat"] == "Maximum"
+    assert read["MetricStat"]["Metric"] == {
+        "Namespace": NAMESPACE,
+        "MetricName": LAG_METRIC,
+        "Dimensions": [{"Name": SOURCE_DIMENSION, "Value": {"Ref": "ImportSourceApiUrl"}}],
+    }
+    # The function publishes the source URL it is given: the same parameter.
+    variables = function_properties("ImportFunction")["Environment"]["Variables"]
+    assert variables[IMPORT_SOURCE_URL_VARIABLE] == {"Ref": "ImportSourceApiUrl"}
+    assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+    assert properties["Threshold"] == {"Ref": "CopyLagAlarmMinutes"}
+    parameter = load_template()["Parameters"]["CopyLagAlarmMinutes"]
+    assert (parameter["Type"], parameter["Default"]) == ("Number", 60)
+    # A period the smallest threshold covers: never an alarm for a lag below it.
+    assert read["MetricStat"]["Period"] <= parameter["MinValue"] * 60
+    assert properties["TreatMissingData"] == "breaching"  # a stopped function publishes nothing
+
+
+def test_the_import_function_failing_alarms() -> None:
+    resource = alarm("ImportErrorsAlarm")
+    assert resource["Condition"] == "ImportOn"
+    properties = resource["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert properties["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": "ImportFunction"}}
+    ]
+    assert (properties["Statistic"], properties["ComparisonOperator"]) == (
+        "Sum",
+        "GreaterThanThreshold",
+    )
+    assert properties["Threshold"] == 0
