@@ -25,7 +25,7 @@ from api.services import (
     dynamodb_record_client,
     dynamodb_repository,
 )
-from api.settings import TABLE_VARIABLES, Settings
+from api.settings import RECORD_TABLE_VARIABLES, TABLE_VARIABLES, Settings
 from local.database import local_dynamodb
 from local.template_tables import load_template, table_logical_id
 from storage.table_shapes import FLOW_RUN_STATES, TASK_RUN_STATES
@@ -90,6 +90,9 @@ def _local_value(value: Any) -> str:
     local_tables = {
         table_logical_id(table): TABLE_VARIABLES[table].default_name
         for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
+    } | {
+        table_logical_id(table): variable.default_name
+        for table, variable in RECORD_TABLE_VARIABLES.items()
     }
     if name in local_tables:
         return local_tables[name]

@@ -41,23 +41,26 @@ def archived_runs(moto_tables: str) -> list[str]:
     from prefect.client.schemas.objects import Flow, FlowRun, State, StateType
 
     started = datetime(2025, 3, 1, tzinfo=UTC)
-    flow = Flow(id=uuid.uuid4(), name="nightly-etl", created=started, updated=started)
+    flow = Flow.model_validate(
+        {"id": uuid.uuid4(), "name": "nightly-etl", "created": started, "updated": started}
+    )
     runs = []
     for n, state_type in enumerate([StateType.FAILED] * 3 + [StateType.COMPLETED]):
         start = started + timedelta(hours=n)
         state = State(type=state_type, name=state_type.value.title(), timestamp=start)
+        fields = {"expected_start_time": start, "start_time": start, "created": start}
         runs.append(
-            FlowRun(
-                id=uuid.uuid4(),
-                name=f"archived-run-{n}",
-                flow_id=flow.id,
-                state=state,
-                state_type=state_type,
-                state_name=state.name,
-                expected_start_time=start,
-                start_time=start,
-                created=start,
-                updated=start,
+            FlowRun.model_validate(
+                {
+                    "id": uuid.uuid4(),
+                    "name": f"archived-run-{n}",
+                    "flow_id": flow.id,
+                    "state": state,
+                    "state_type": state_type,
+                    "state_name": state.name,
+                    "updated": start,
+                    **fields,
+                }
             )
         )
     client = aws_client("dynamodb", endpoint=moto_tables)
