@@ -39,7 +39,9 @@ from importer.checkpoint import (
     kind_named,
 )
 from importer.progress import Progress, Summary
+from importer.records import NOUNS, RUN_RECORDS, UNTIMED, RecordCopier
 from importer.source import (
+    IDS_A_REQUEST,
     OutOfTime,
     PrefectSource,
     Run,
@@ -51,6 +53,7 @@ from importer.source import (
 from importer.windows import EventWindows, Position, RunWindows, covered
 from storage.batch import BatchTables
 from storage.dynamodb import ITEM_SIZE_LIMIT, item_size, state_item
+from storage.records import DynamoDBRecordStore
 from storage.repository import fixed_width_utc, state_to_store
 from storage.table_shapes import ID
 
@@ -62,7 +65,6 @@ logger = logging.getLogger("prefect_run_states.importer")
 # Events are read up to this long before now: the last few seconds' are still being
 # persisted (Prefect writes them every 5 s); the next pass's overlap reads them.
 SETTLING = timedelta(seconds=5)
-IDS_A_REQUEST = 100  # ids in one `any_` filter: a request of a few KB
 
 
 @dataclass
@@ -83,6 +85,7 @@ class RunCopy:
     served: set[str] = field(default_factory=set)
     copied: int = 0
     error: str | None = None
+    latest: str | None = None  # the newest timestamp of the states served
 
 
 class Importer:
@@ -106,6 +109,13 @@ class Importer:
         self._now = clock
         self.stop = threading.Event()  # set it to stop after the page in flight
         self.summary = Summary()
+        self.records = RecordCopier(
+            source,
+            DynamoDBRecordStore(settings.record_table_names(), tables.client, clock),
+            {RUN_RECORDS[kind]: self._retention[kind] for kind in KINDS},
+            clock,
+            self.summary,
+        )
         self._lock = threading.Lock()
         self._seen_this_pass: set[tuple[str, str]] = set()  # (kind, run) failed or pending
 
@@ -148,6 +158,13 @@ class Importer:
     def _reconcile(self, checkpoint: Checkpoint) -> Checkpoint | None:
         assert checkpoint.reconcile is not None
         resumed = kind_named(checkpoint.reconcile.kind)
+        if resumed is KINDS[0] and checkpoint.reconcile.position == Position():
+            # Before the runs that name them: few, so not checkpointed page by page (a
+            # resumed reconcile lists them again, and writes only what changed).
+            for untimed in UNTIMED:
+                self._progress.listing(f"{NOUNS[untimed]}s")
+                self.records.copy_every(untimed)
+                self._progress.done()
         for kind in KINDS[KINDS.index(resumed) :]:
             start = checkpoint.reconcile.position if kind is resumed else Position()
             windows = RunWindows(self.source, kind, position=start)
@@ -219,6 +236,16 @@ class Importer:
         for run in self._task_runs_behind(changed, also):
             task_runs.setdefault(run.id, run)
         task_copies = self._copy_runs(TASK_RUN, list(task_runs.values()))
+        for kind, copies in ((FLOW_RUN, flow_copies), (TASK_RUN, task_copies)):
+            copied = {copy.run_id for copy in copies}
+            self.records.refresh(
+                RUN_RECORDS[kind],
+                {
+                    run: max(states.values(), key=datetime.fromisoformat)
+                    for run, states in named[kind].items()
+                    if run not in copied
+                },
+            )
         return self._noted(checkpoint, TASK_RUN, task_copies, missing[TASK_RUN])
 
     def _task_runs_behind(self, flow_runs: list[str], task_runs: set[str]) -> list[Run]:
@@ -326,6 +353,13 @@ class Importer:
             for copy, _ in missing:
                 copy.copied += 1
             self.summary.states_copied += len(missing)
+        # Then their records: as the listing served them, else read now.
+        done = {copy.run_id: copy for copy in copies if copy.error is None}
+        self.records.copy_runs(
+            RUN_RECORDS[kind],
+            {run.id: run.record for run in runs if run.id in done},
+            {run_id: copy.latest for run_id, copy in done.items()},
+        )
         return copies
 
     def _read_run(self, kind: RunKind, run: Run) -> tuple[RunCopy, _RunStates]:
@@ -341,6 +375,8 @@ class Importer:
             copy.error = str(error)
             return copy, _RunStates()
         copy.served = {state.id for state in states}
+        times = [state.timestamp for state in states]
+        copy.latest = max(times, key=datetime.fromisoformat, default=None)
         return copy, self._items(kind, run, states)
 
     def _items(self, kind: RunKind, run: Run, states: list[SourceState]) -> _RunStates:

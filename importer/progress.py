@@ -23,6 +23,10 @@ class Summary:
     states_pending: int = 0  # named by an event, not served yet: looked for next pass
     states_given_up: list[str] = field(default_factory=list)  # pending past the retention
     runs_failed: list[str] = field(default_factory=list)  # skipped: tried again next pass
+    records_copied: int = 0  # runs', flows' and deployments': new, or changed
+    records_present: int = 0  # stored already, as the source serves them
+    records_expired: int = 0  # a run's, all of whose states are past the retention period
+    records_too_large: list[str] = field(default_factory=list)  # what each was, by id
 
     def lines(self) -> list[str]:
         skipped = self.states_expired + len(self.states_too_large)
@@ -43,6 +47,14 @@ class Summary:
         lines += [f"  {what}" for what in self.states_given_up]
         lines.append(f"runs failed (skipped, tried again next pass): {len(self.runs_failed):,}")
         lines += [f"  {what}" for what in self.runs_failed]
+        lines += [
+            f"records copied (runs, flows, deployments): {self.records_copied:,}",
+            f"records already present: {self.records_present:,}",
+            f"records skipped: {self.records_expired + len(self.records_too_large):,}",
+            f"  past the retention period: {self.records_expired:,}",
+            f"  over DynamoDB's 400 KB item limit: {len(self.records_too_large):,}",
+        ]
+        lines += [f"    {what}" for what in self.records_too_large]
         return lines
 
 
@@ -63,7 +75,8 @@ class Progress:
     def update(self, covered: float, summary: Summary) -> None:
         counts = (
             f"{covered:.0%} of {self._what}, {summary.states_copied:,} states copied, "
-            f"{summary.states_present:,} present"
+            f"{summary.states_present:,} present, {summary.records_copied:,} records copied, "
+            f"{summary.records_present:,} present, {len(summary.records_too_large):,} too large"
         )
         if self._bar:
             filled = int(_BAR_WIDTH * min(max(covered, 0.0), 1.0))

@@ -67,4 +67,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "states_pending": summary.states_pending,
         "states_given_up": summary.states_given_up,
         "runs_failed": summary.runs_failed,
+        "records_copied": summary.records_copied,
+        "records_present": summary.records_present,
+        "records_expired": summary.records_expired,
+        "records_too_large": summary.records_too_large,
     }

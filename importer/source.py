@@ -9,13 +9,14 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
+from queries import Kind
 
 logger = logging.getLogger("prefect_run_states.importer")
 
@@ -24,6 +25,7 @@ logger = logging.getLogger("prefect_run_states.importer")
 PAGE_SIZE = 200
 _LIMIT_REFUSED = re.compile(r"Invalid limit: must be less than or equal to (\d+)\.")
 EVENTS_PAGE_SIZE = 50  # /events/filter's largest `limit`
+IDS_A_REQUEST = 100  # ids in one `any_` filter (less where the source's page is smaller)
 # The state changes among Prefect's events; heartbeats share the flow-run prefix.
 STATE_EVENT_PREFIXES = ("prefect.flow-run.", "prefect.task-run.")
 HEARTBEAT = "prefect.flow-run.heartbeat"
@@ -59,11 +61,39 @@ class SourceRefused(SourceError):
         self.response = response
 
 
+# The records a run's record names by id, and the field naming each.
+_REFERENCES = ((Kind.FLOW, "flow_id"), (Kind.DEPLOYMENT, "deployment_id"))
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """A flow run, task run, flow or deployment as the source serves it: the JSON text to
+    store, and what the copy reads of it."""
+
+    id: str
+    document: str
+    references: tuple[tuple[Kind, str], ...] = ()  # the flow and deployment it names
+    state_timestamp: str | None = None  # a run's current state's
+
+
+def source_record(record: dict[str, Any]) -> SourceRecord:
+    state = record.get("state") or {}
+    return SourceRecord(
+        id=record["id"],
+        document=_document(record),
+        references=tuple(
+            (kind, record[field]) for kind, field in _REFERENCES if record.get(field) is not None
+        ),
+        state_timestamp=state.get("timestamp"),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     id: str
     state_id: str | None  # the run's current state (not always its last: see facts §4)
     expected_start_time: str | None  # set once, at its first state; the listings' key
+    record: SourceRecord | None = None  # as a listing served it; None when known by id alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,9 +133,14 @@ class SourceState:
     document: str
 
 
-def _document(state: dict[str, Any]) -> str:
-    """The state as compact JSON: equal, as JSON, to what the source served."""
-    return json.dumps(state, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+def _document(served: dict[str, Any]) -> str:
+    """A state or record as compact JSON: equal, as JSON, to what the source served."""
+    return json.dumps(served, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _filter_path(kind: Kind) -> str:
+    """A kind's listing on the source, and its filter's key in the body: `flow_runs`..."""
+    return f"{kind.value}s"
 
 
 class PrefectSource:
@@ -169,22 +204,67 @@ class PrefectSource:
     ) -> list[Run]:
         """One page of the runs `run_filter` selects (Prefect's FlowRunFilter or
         TaskRunFilter), in `sort` order; `limit` at most the source's page size."""
-        path = kind.runs_path.removeprefix("/api")
-        body: dict[str, Any] = {path.strip("/"): run_filter, "sort": sort}
-        if offset:
-            body["offset"] = offset
-        if self.page_size is None:
-            self.page_size = self._accepted_page_size(f"{path}/filter", body)
-        body["limit"] = min(limit or self.page_size, self.page_size)
-        runs = self._request("POST", f"{path}/filter", json=body).json()
+        record_kind = Kind.FLOW_RUN if kind is FLOW_RUN else Kind.TASK_RUN
+        runs = self._filter(record_kind, run_filter, sort=sort, offset=offset, limit=limit)
         return [
             Run(
                 id=run["id"],
                 state_id=run.get("state_id"),
                 expected_start_time=run.get("expected_start_time"),
+                record=source_record(run),
             )
             for run in runs
         ]
+
+    def every_record(self, kind: Kind) -> Iterator[list[SourceRecord]]:
+        """Every record of `kind` (flows, deployments: small sets), page by page, with no
+        offsets: each page leaves out the ids already read (`id.not_any_`), so records
+        deleted between pages make none slide past, and the walk ends at a page not full."""
+        read: list[str] = []
+        while True:
+            page = self._filter(kind, {"id": {"not_any_": read}} if read else {})
+            records = [source_record(record) for record in page]
+            read += [record.id for record in records]
+            yield records
+            if len(page) < (self.page_size or 0):
+                return
+
+    def records_by_id(self, kind: Kind, ids: list[str]) -> list[SourceRecord]:
+        """The records of `kind` among `ids` that the source still holds: `id.any_`, at most
+        a page of ids a request."""
+        size = min(IDS_A_REQUEST, self._page_size(kind))
+        found: list[SourceRecord] = []
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            found += map(source_record, self._filter(kind, {"id": {"any_": chunk}}))
+        return found
+
+    def _filter(
+        self,
+        kind: Kind,
+        record_filter: dict[str, Any],
+        sort: str | None = None,
+        offset: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """One page of `POST /{kind}s/filter`; `limit` at most the source's page size."""
+        key = _filter_path(kind)
+        body: dict[str, Any] = {key: record_filter}
+        if sort:
+            body["sort"] = sort
+        if offset:
+            body["offset"] = offset
+        page_size = self._page_size(kind, body)
+        body["limit"] = min(limit or page_size, page_size)
+        found: list[dict[str, Any]] = self._request("POST", f"/{key}/filter", json=body).json()
+        return found
+
+    def _page_size(self, kind: Kind, body: dict[str, Any] | None = None) -> int:
+        """The listings' `limit`, asked once: PAGE_SIZE, or the smaller limit the source's
+        422 names (facts §3), the same for every listing (PREFECT_SERVER_API_DEFAULT_LIMIT)."""
+        if self.page_size is None:
+            self.page_size = self._accepted_page_size(f"/{_filter_path(kind)}/filter", body or {})
+        return self.page_size
 
     def _accepted_page_size(self, path: str, body: dict[str, Any]) -> int:
         """PAGE_SIZE, or the smaller limit the source's 422 names (facts §3)."""

@@ -18,8 +18,14 @@ from storage.batch import (
     chunks,
     write_batch,
 )
-from storage.dynamodb import ITEM_SIZE_LIMIT, item_size, translated_call
-from storage.record_items import RecordToStore, months_of, record_items, tag_item_ids
+from storage.dynamodb import translated_call
+from storage.record_items import (
+    RecordToStore,
+    fits,
+    months_of,
+    record_items,
+    tag_item_ids,
+)
 from storage.record_plans import TABLES, ById, IndexReading, KeyRange, Reading, choose
 from storage.record_reader import RecordReader, live, now_text
 from storage.table_shapes import (
@@ -219,7 +225,7 @@ class DynamoDBRecordStore(RecordReader):
         too_large: list[str] = []
         for record_id, stored in latest.items():
             made = record_items(table, stored)
-            if max(map(item_size, made)) > ITEM_SIZE_LIMIT:
+            if not fits(made):
                 too_large.append(record_id)
             else:
                 items[record_id] = made
@@ -241,6 +247,17 @@ class DynamoDBRecordStore(RecordReader):
             )
         return too_large
 
+    def stored_records(self, kind: Kind, ids: Iterable[str]) -> dict[str, RecordToStore]:
+        """The records stored under `ids`, by id, expired or not, as they were put: what a
+        writer compares with before writing again (strongly consistent BatchGetItem)."""
+        return {
+            item[ID]["S"]: RecordToStore(
+                item[RECORD]["S"],
+                datetime.fromisoformat(item[EXPIRES_AT]["S"]) if EXPIRES_AT in item else None,
+            )
+            for item in self._batch_get(TABLES[kind], ids, consistent=True)
+        }
+
     def _list_months(self, table: RecordTable, items: Sequence["Item"]) -> None:
         """Add the items' months to the table's list of months, before the items are
         written: a month listed with no record is read as empty, a record in an unlisted
@@ -259,6 +276,12 @@ class DynamoDBRecordStore(RecordReader):
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=values,
         )
+
+
+def record_fits(kind: Kind, stored: RecordToStore) -> bool:
+    """Whether `put_records` stores `stored`, rather than skipping it as over DynamoDB's item
+    limit."""
+    return fits(record_items(TABLES[kind], stored))
 
 
 def _key_query(name: str, index: RecordIndex, partition: str, keys: KeyRange) -> dict[str, Any]:
