@@ -1,13 +1,17 @@
 """`python -m importer verify SOURCE` (`make verify`): every run the source still holds,
 compared with the copy record by record. Read-only on both sides.
 
-A run is listed as a reconcile lists it (`importer.windows`), and each of `COMPARISONS` is
-made of it: today its states (ids, and each document equal as JSON to what the source
-serves, read back through the service's own repository). A comparison of the run records
-themselves joins the tuple when the copy holds them.
+Every flow and deployment is listed as a reconcile lists them, and compared with the copy's.
+Every run is listed as a reconcile lists it (`importer.windows`), and each of `comparisons`
+is made of it: its states (ids, and each document equal as JSON to what the source serves,
+read back through the service's own repository), and its record (equal as JSON to what the
+listing served).
 
-Not differences, but counted: states deleted through the service (tombstones), states past
-the retention period, states over DynamoDB's item limit (the import names each).
+Not differences, but counted: states deleted through the service (tombstones), states and
+records past the retention period, states and records over DynamoDB's item limit (the
+import names each). Nor is a difference in `ROLLING` alone on a run not in a final state:
+Prefect computes those from its clock at each read (its own `FlowRunResponse.__eq__`
+ignores them), so they differ from any copy, however current.
 """
 
 import json
@@ -22,24 +26,41 @@ from api.runs import RunKind
 from api.settings import Settings
 from importer.checkpoint import KINDS
 from importer.progress import Progress, Summary
-from importer.source import PrefectSource, Run, SourceError, SourceState, SourceUnauthorized
+from importer.records import NOUNS, RUN_RECORDS, UNTIMED, expiry
+from importer.source import (
+    PrefectSource,
+    Run,
+    SourceError,
+    SourceRecord,
+    SourceState,
+    SourceUnauthorized,
+)
 from importer.windows import RunWindows, covered
+from queries import Kind
 from storage.batch import BatchTables
 from storage.dynamodb import ITEM_SIZE_LIMIT, item_size, state_item
+from storage.record_items import RecordToStore
+from storage.records import DynamoDBRecordStore, record_fits
 from storage.repository import StateRepository, StoredState, fixed_width_utc, state_to_store
 
 logger = logging.getLogger("prefect_run_states.importer")
 
 
+# A run's fields Prefect computes from its clock at each read, while the run is not final.
+ROLLING = frozenset({"estimated_run_time", "estimated_start_time_delta"})
+_FINAL_STATE_TYPES = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
+
+
 @dataclass(frozen=True, slots=True)
 class Difference:
-    record: str  # what was compared: "flow run state", "task run state"
-    run: str
-    id: str  # the record's id
+    record: str  # what was compared: "flow run state", "task run record", "flow record"...
+    run: str | None  # the run a state belongs to
+    id: str  # the state's or record's id
     what: str  # "missing", "differs (keys: ...)", "only in the archive", "unreadable: ..."
 
     def line(self) -> str:
-        return f"{self.record} {self.id} of run {self.run}: {self.what}"
+        of_run = f" of run {self.run}" if self.run else ""
+        return f"{self.record} {self.id}{of_run}: {self.what}"
 
 
 @dataclass
@@ -49,6 +70,9 @@ class Report:
     states_deleted: int = 0  # deleted through the service: tombstones
     states_expired: int = 0  # past the retention period
     states_too_large: int = 0  # over DynamoDB's item limit
+    records_equal: int = 0  # runs', flows' and deployments'
+    records_expired: int = 0
+    records_too_large: int = 0
     differences: list[Difference] = field(default_factory=list)
 
     def lines(self) -> list[str]:
@@ -59,19 +83,26 @@ class Report:
             f"states deleted through the service (not copied back): {self.states_deleted:,}",
             f"states past the retention period: {self.states_expired:,}",
             f"states over DynamoDB's 400 KB item limit: {self.states_too_large:,}",
+            f"records equal (runs, flows, deployments): {self.records_equal:,}",
+            f"records past the retention period: {self.records_expired:,}",
+            f"records over DynamoDB's 400 KB item limit: {self.records_too_large:,}",
             f"differences: {len(self.differences):,}",
         ]
 
 
 @dataclass
 class _Compared:
-    """One run's comparison: its differences and what was counted."""
+    """One run's comparison (or a page of flows or deployments): its differences and what
+    was counted."""
 
     differences: list[Difference] = field(default_factory=list)
     equal: int = 0
     deleted: int = 0
     expired: int = 0
     too_large: int = 0
+    records_equal: int = 0
+    records_expired: int = 0
+    records_too_large: int = 0
 
 
 class Verifier:
@@ -80,6 +111,7 @@ class Verifier:
         source: PrefectSource,
         tables: BatchTables,
         repositories: dict[RunKind, StateRepository],
+        records: DynamoDBRecordStore,
         settings: Settings,
         executor: ThreadPoolExecutor,
         clock: Clock,
@@ -94,11 +126,20 @@ class Verifier:
         self._now = clock
         self._progress = progress or Progress()
         self.report = Report()
-        # What each run is compared on; the run records' comparison joins it (next issue).
-        self.comparisons: tuple[Callable[[RunKind, Run], _Compared], ...] = (self._states,)
+        self._records = records
+        # What each run is compared on.
+        self.comparisons: tuple[Callable[[RunKind, Run], _Compared], ...] = (
+            self._states,
+            self._record,
+        )
 
     def verify(self) -> list[Difference]:
         """Every difference found, each also logged as it is found."""
+        for untimed in UNTIMED:
+            self._progress.listing(f"{NOUNS[untimed]}s")
+            for page in self.source.every_record(untimed):
+                self._add(self._untimed(untimed, page), runs=0)
+            self._progress.done()
         for kind in KINDS:
             windows = RunWindows(self.source, kind)
             span = windows.span()
@@ -118,15 +159,13 @@ class Verifier:
         for comparison in self.comparisons:
             part = comparison(kind, run)
             whole.differences += part.differences
-            whole.equal += part.equal
-            whole.deleted += part.deleted
-            whole.expired += part.expired
-            whole.too_large += part.too_large
+            for name in _COUNTS:
+                setattr(whole, name, getattr(whole, name) + getattr(part, name))
         return whole
 
-    def _add(self, compared: _Compared) -> None:
+    def _add(self, compared: _Compared, runs: int = 1) -> None:
         report = self.report
-        report.runs += 1
+        report.runs += runs
         for difference in compared.differences:
             logger.warning("difference: %s", difference.line())
         report.differences += compared.differences
@@ -134,6 +173,9 @@ class Verifier:
         report.states_deleted += compared.deleted
         report.states_expired += compared.expired
         report.states_too_large += compared.too_large
+        report.records_equal += compared.records_equal
+        report.records_expired += compared.records_expired
+        report.records_too_large += compared.records_too_large
 
     def _summary(self) -> Summary:
         """What the progress line shows: states equal as present, differences as copied."""
@@ -181,6 +223,58 @@ class Verifier:
         ]
         return result
 
+    def _record(self, kind: RunKind, run: Run) -> _Compared:
+        """The run's record, as its listing served it, against the copy's."""
+        result = _Compared()
+        if run.record is None:  # listed runs always carry theirs
+            return result
+        record_kind = RUN_RECORDS[kind]
+        self._compare_record(record_kind, run.record, result, lambda: self._expiry(kind, run))
+        return result
+
+    def _untimed(self, kind: Kind, page: list[SourceRecord]) -> _Compared:
+        """A page of flows or deployments against the copy's."""
+        result = _Compared()
+        for record in page:
+            self._compare_record(kind, record, result, lambda: None)
+        return result
+
+    def _compare_record(
+        self,
+        kind: Kind,
+        record: SourceRecord,
+        result: _Compared,
+        expiry: Callable[[], datetime | None],
+    ) -> None:
+        """`expiry` (read only when the copy has no record): until when the record is
+        served, from the run's states."""
+        noun = f"{NOUNS[kind]} record"
+        now = self._now()
+        stored = self._records.stored_records(kind, [record.id]).get(record.id)
+        if stored is not None and (stored.expires_at is None or now < stored.expires_at):
+            keys = _differing_keys(stored.document, record.document)
+            if keys and not _rolling_only(keys, record.document):
+                what = f"differs (keys: {', '.join(keys)})"
+                result.differences.append(Difference(noun, None, record.id, what))
+            else:
+                result.records_equal += 1
+            return
+        expires_at = expiry()
+        if expires_at is not None and expires_at <= now:
+            result.records_expired += 1
+        elif not record_fits(kind, RecordToStore(record.document, expires_at)):
+            result.records_too_large += 1
+        else:
+            result.differences.append(Difference(noun, None, record.id, "missing"))
+
+    def _expiry(self, kind: RunKind, run: Run) -> datetime | None:
+        """Until when the copy serves the run's record: the latest expiry of its states."""
+        retention = self._retention[kind]
+        if retention is None:
+            return None
+        times = [state.timestamp for state in self.source.run_states(kind, run.id)]
+        return expiry(retention, times, None)
+
     def _expired(self, kind: RunKind, run: Run, state: SourceState) -> bool:
         stored = self._stored(kind, run, state)
         return not stored.is_live(fixed_width_utc(self._now()))
@@ -191,6 +285,22 @@ class Verifier:
     def _stored(self, kind: RunKind, run: Run, state: SourceState) -> StoredState:
         moment = datetime.fromisoformat(state.timestamp)
         return state_to_store(state.id, run.id, moment, state.document, self._retention[kind])
+
+
+_COUNTS = (
+    "equal",
+    "deleted",
+    "expired",
+    "too_large",
+    "records_equal",
+    "records_expired",
+    "records_too_large",
+)
+
+
+def _rolling_only(keys: list[str], served: str) -> bool:
+    """Whether `keys` are only Prefect's rolling estimates of a run not in a final state."""
+    return set(keys) <= ROLLING and json.loads(served).get("state_type") not in _FINAL_STATE_TYPES
 
 
 def _differing_keys(archived: str, served: str) -> list[str]:

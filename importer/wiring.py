@@ -19,6 +19,7 @@ from storage.batch import BatchTables
 from storage.checkpoints import CheckpointStore
 from storage.clients import aws_client
 from storage.dynamodb import DynamoDBStateRepository
+from storage.records import DynamoDBRecordStore
 from storage.repository import StateRepository
 from storage.table_shapes import CHECKPOINT_TABLE
 
@@ -113,6 +114,7 @@ def open_verifier(
             wired.source,
             BatchTables(wired.client, wired.executor),
             repositories,
+            DynamoDBRecordStore(settings.record_table_names(), wired.client, clock),
             settings,
             wired.executor,
             clock,
