@@ -37,13 +37,17 @@ from local.paths import PROJECT, REQUIREMENTS
 from local.template_tables import load_template, table_logical_id
 from storage.dynamodb import dynamodb_client
 from storage.table_shapes import (
+    CHECKPOINT_KEY_PREFIX,
     EXPIRES_AT,
     FLOW_RUN_STATES,
+    FLOW_RUNS,
     ID,
     LIST_ORDER,
+    MONTHS_ITEM,
     RECORD,
     RECORD_TABLES,
     TASK_RUN_STATES,
+    TASK_RUNS,
     RecordTable,
     StateTable,
 )
@@ -474,17 +478,54 @@ def granted_access(logical_id: str) -> set[tuple[str, str]]:
 
 
 def import_access() -> set[tuple[str, str]]:
-    """The scheduled import's: which states are stored and the missing ones written, in
-    both tables; its checkpoint read and written, in the flow-run table."""
+    """The scheduled import's: which states and records are stored and the missing or
+    changed ones written, in the state and record tables; its checkpoint read and written, in
+    the flow-run state table; the list of months updated, in the run record tables."""
     flow_table, task_table = ({"Fn::GetAtt": [table_logical_id(table), "Arn"]} for table in TABLES)
     return {
         *(
             (f"dynamodb:{action}", repr(table))
             for action in ("BatchGetItem", "BatchWriteItem")
-            for table in (flow_table, task_table)
+            for table in (flow_table, task_table, *map(_table_arn, RECORD_TABLES))
         ),
         *((f"dynamodb:{action}", repr(flow_table)) for action in ("GetItem", "PutItem")),
+        *(("dynamodb:UpdateItem", repr(_table_arn(table))) for table in (FLOW_RUNS, TASK_RUNS)),
     }
+
+
+# The one item each single-item action of the import may touch: its leading key.
+IMPORT_ITEM_KEYS = {
+    "dynamodb:GetItem": f"{CHECKPOINT_KEY_PREFIX}*",
+    "dynamodb:PutItem": f"{CHECKPOINT_KEY_PREFIX}*",
+    "dynamodb:UpdateItem": MONTHS_ITEM,
+}
+
+
+def test_the_import_touches_single_items_only_by_their_keys() -> None:
+    """Its checkpoint, and the record tables' list of months: never a state or a record
+    item one at a time (those go through batches, which the state and record routes' items
+    need)."""
+    statements = [
+        statement
+        for policy in function_properties("ImportFunction")["Policies"]
+        for statement in policy["Statement"]
+    ]
+    single = [
+        statement
+        for statement in statements
+        if set(_as_list(statement["Action"])) & set(IMPORT_ITEM_KEYS)
+    ]
+    assert {action for statement in single for action in _as_list(statement["Action"])} == set(
+        IMPORT_ITEM_KEYS
+    )
+    for statement in single:
+        (key,) = {IMPORT_ITEM_KEYS[action] for action in _as_list(statement["Action"])}
+        operator = "ForAllValues:StringLike" if key.endswith("*") else "ForAllValues:StringEquals"
+        assert statement["Condition"] == {operator: {"dynamodb:LeadingKeys": [key]}}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _table_arn(table: StateTable | RecordTable) -> dict[str, Any]:
