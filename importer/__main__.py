@@ -5,9 +5,11 @@
     python -m importer status SOURCE    how far the copy is known complete (read-only)
 
 SOURCE is the server's API URL, e.g. http://prefect.internal:4200/api; SOURCE_AUTH_STRING
-its `user:password`, where it has auth on. The tables are the ones the service uses: their
-names from FLOW_RUN_STATES_TABLE and TASK_RUN_STATES_TABLE, the database AWS's, or the one
-AWS_ENDPOINT_URL_DYNAMODB names (there, missing tables are created from template.yaml).
+its `user:password`, where it has auth on. The states, and the records of runs, flows and
+deployments, go into the tables the service uses: their names from FLOW_RUN_STATES_TABLE,
+TASK_RUN_STATES_TABLE, FLOW_RUNS_TABLE, TASK_RUNS_TABLE, FLOWS_TABLE and DEPLOYMENTS_TABLE,
+the database AWS's, or the one AWS_ENDPOINT_URL_DYNAMODB names (there, missing tables are
+created from template.yaml).
 A rerun copies only what is new, and resumes an interrupted copy where it stopped.
 """
 

@@ -10,6 +10,9 @@ exactly, once. docs/import.md says what each pass reads and what it guarantees.
   with a state missing are read and copied; a flow run that gained a state has its task runs'
   current states checked too (task runs orchestrated through the API emit no events).
 
+Each run's record is copied after its states, flows and deployments with a reconcile, and a
+record only where it differs from the stored one (`importer.records`).
+
 A state an event names that the source does not serve yet is kept **pending** and looked for
 again each pass; a run whose requests keep failing is skipped, kept as **failed** and tried
 again each pass. Both hold back the checkpoint's `complete_until`.

@@ -24,7 +24,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
-from api.settings import TABLE_VARIABLES, Settings, TableSettings
+from api.settings import RECORD_TABLE_VARIABLES, TABLE_VARIABLES, Settings, TableSettings
 from importer.checkpoint import Checkpoint, SourceCheckpoint
 from importer.passes import Importer
 from importer.progress import Progress
@@ -58,6 +58,10 @@ def fresh_settings(retention: timedelta | None = None) -> Settings:
     return Settings(
         flow_run_states=TableSettings(f"flow-run-states-{suffix}", retention),
         task_run_states=TableSettings(f"task-run-states-{suffix}", retention),
+        record_tables=tuple(
+            (table, f"{variable.default_name}-{suffix}")
+            for table, variable in RECORD_TABLE_VARIABLES.items()
+        ),
     )
 
 
@@ -87,7 +91,7 @@ class Target:
 @contextmanager
 def target_on(client: "DynamoDBClient", settings: Settings) -> Iterator[Target]:
     create_tables(client, settings)
-    app = local_app(settings, repositories_on(client))
+    app = local_app(settings, repositories_on(client), record_client=lambda: client)
     with TestClient(app, headers=API_VERSION_HEADER) as api:
         yield Target(client, settings, api)
 
@@ -242,6 +246,9 @@ def test_follow_copies_a_new_run_then_stops_cleanly_on_sigterm(
     names = {
         TABLE_VARIABLES[table].name: settings.table(table).name
         for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
+    } | {
+        RECORD_TABLE_VARIABLES[table].name: name
+        for table, name in settings.record_table_names().items()
     }
     endpoint = dynamodb_local.meta.endpoint_url
     environment = {

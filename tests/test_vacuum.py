@@ -93,6 +93,24 @@ def served(api_url: str, kind: RunKind, run_id: str) -> list[dict[str, Any]]:
     return states
 
 
+def source_record(source: Source, kind: RunKind, run_id: str) -> dict[str, Any]:
+    path = kind.runs_path.removeprefix("/api")
+    with source.http() as http:
+        record: dict[str, Any] = http.get(f"{path}/{run_id}").raise_for_status().json()
+    return record
+
+
+def archived_record(api_url: str, kind: RunKind, run_id: str) -> dict[str, Any] | None:
+    """A run's record as the service serves it over HTTP; None where it answers 404."""
+    path = kind.runs_path.removeprefix("/api")
+    with httpx.Client(base_url=api_url) as http:
+        response = http.get(f"{path}/{run_id}")
+    if response.status_code == 404:
+        return None
+    record: dict[str, Any] = response.raise_for_status().json()
+    return record
+
+
 def task_runs_of(source: Source, flow_runs: list[str]) -> list[str]:
     with source.http() as http:
         body = {"flow_runs": {"id": {"any_": flow_runs}}}
@@ -129,6 +147,11 @@ def test_runs_the_vacuum_deletes_after_the_follower_copied_them_read_back_exactl
     }
     assert all(served_by_prefect.values())
     read_from_prefect = read_through_prefects_client(source.api_url, AUTH_STRING, runs)
+    records_from_prefect = {
+        (kind, run_id): source_record(source, kind, run_id)
+        for kind, ids in runs.items()
+        for run_id in ids
+    }
 
     with (
         run_states_service(dynamodb_endpoint) as api_url,
@@ -136,7 +159,10 @@ def test_runs_the_vacuum_deletes_after_the_follower_copied_them_read_back_exactl
     ):
 
         def copied(kind: RunKind, run_id: str) -> bool:
-            return served(api_url, kind, run_id) == served_by_prefect[kind, run_id]
+            return (
+                served(api_url, kind, run_id) == served_by_prefect[kind, run_id]
+                and archived_record(api_url, kind, run_id) == records_from_prefect[kind, run_id]
+            )
 
         wait_for(
             "the follower's copy",
@@ -163,3 +189,22 @@ def test_runs_the_vacuum_deletes_after_the_follower_copied_them_read_back_exactl
         for (kind, run_id), states in served_by_prefect.items():
             assert served(api_url, kind, run_id) == states, (kind.noun, run_id)
         assert read_through_prefects_client(api_url, None, runs) == read_from_prefect
+
+        # And their records, as Prefect served them before its vacuum: by id, and found by
+        # the service's filter routes.
+        for (kind, run_id), record in records_from_prefect.items():
+            assert archived_record(api_url, kind, run_id) == record, (kind.noun, run_id)
+        with httpx.Client(base_url=api_url) as http:
+            found = http.post(
+                "/flow_runs/filter",
+                json={"flow_runs": {"id": {"any_": flow_runs}}, "sort": "ID_DESC"},
+            ).raise_for_status()
+            task_runs = http.post(
+                "/task_runs/filter", json={"flow_runs": {"id": {"any_": flow_runs}}}
+            ).raise_for_status()
+        assert found.json() == sorted(
+            (records_from_prefect[FLOW_RUN, run_id] for run_id in flow_runs),
+            key=lambda record: record["id"],
+            reverse=True,
+        )
+        assert {record["id"] for record in task_runs.json()} == set(runs[TASK_RUN])
