@@ -29,7 +29,12 @@ from unittest import mock
 import httpx
 
 from api.runs import FLOW_RUN, TASK_RUN
-from api.settings import DYNAMODB_ENDPOINT_VARIABLE, Settings, TableSettings
+from api.settings import (
+    DYNAMODB_ENDPOINT_VARIABLE,
+    RECORD_TABLE_VARIABLES,
+    Settings,
+    TableSettings,
+)
 from benchmarks.cold import launch_measured
 from benchmarks.prefect_volume import PrefectVolume
 from importer.passes import Importer
@@ -84,6 +89,10 @@ def table_settings(suffix: str) -> Settings:
     return Settings(
         flow_run_states=TableSettings(f"flow-run-states-{suffix}"),
         task_run_states=TableSettings(f"task-run-states-{suffix}"),
+        record_tables=tuple(
+            (table, f"{variable.default_name}-{suffix}")
+            for table, variable in RECORD_TABLE_VARIABLES.items()
+        ),
     )
 
 

@@ -65,6 +65,18 @@ def fresh_settings(retention: timedelta | None = None) -> Settings:
     )
 
 
+def table_environment(settings: Settings) -> dict[str, str]:
+    """The variables naming `settings`' tables, for a process under test (`python -m
+    importer`, `make serve`)."""
+    return {
+        TABLE_VARIABLES[table].name: settings.table(table).name
+        for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
+    } | {
+        RECORD_TABLE_VARIABLES[table].name: name
+        for table, name in settings.record_table_names().items()
+    }
+
+
 @dataclass
 class Target:
     """The tables copied into, and the service reading them."""
@@ -243,13 +255,7 @@ def test_follow_copies_a_new_run_then_stops_cleanly_on_sigterm(
     new flow run appears in the copy, and SIGTERM ends the follower with exit 0 and a
     summary."""
     settings = fresh_settings()
-    names = {
-        TABLE_VARIABLES[table].name: settings.table(table).name
-        for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
-    } | {
-        RECORD_TABLE_VARIABLES[table].name: name
-        for table, name in settings.record_table_names().items()
-    }
+    names = table_environment(settings)
     endpoint = dynamodb_local.meta.endpoint_url
     environment = {
         **os.environ,

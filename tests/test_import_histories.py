@@ -13,13 +13,12 @@ import httpx
 import pytest
 
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
-from api.settings import TABLE_VARIABLES
 from importer.__main__ import main
 from importer.passes import SETTLING
 from importer.progress import Progress
 from importer.source import SourceState
 from importer.wiring import open_verifier
-from storage.table_shapes import DOCUMENT, FLOW_RUN_STATES, TASK_RUN_STATES
+from storage.table_shapes import DOCUMENT, FLOW_RUN_STATES
 from tests.prefect_histories import (
     LISTING_LIMIT,
     crash_before_start,
@@ -30,7 +29,14 @@ from tests.prefect_histories import (
     retry_flow_run,
 )
 from tests.prefect_source import AUTH_STRING, Source
-from tests.test_import import Target, fresh_settings, served, target_on, wait_for
+from tests.test_import import (
+    Target,
+    fresh_settings,
+    served,
+    table_environment,
+    target_on,
+    wait_for,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -306,8 +312,8 @@ def test_status_prints_how_far_the_copy_is_known_complete_and_verify_exits_0(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    for table in (FLOW_RUN_STATES, TASK_RUN_STATES):
-        monkeypatch.setenv(TABLE_VARIABLES[table].name, target.settings.table(table).name)
+    for variable, name in table_environment(target.settings).items():
+        monkeypatch.setenv(variable, name)
     if backend == "dynamodb_local":
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", target.client.meta.endpoint_url)
 

@@ -4,7 +4,7 @@ served it, from the service as `make serve` runs it, through Prefect's own clien
 
 Driven as a user drives it: `python -m importer SOURCE --follow` (`make import FOLLOW=1`) in
 a process of its own, on moto's server and on DynamoDB Local, into the tables the service
-reads (the default ones; runs keep tests apart).
+reads (the test's own).
 """
 
 import tests.prefect_client_home  # noqa: F401  (first: Prefect reads its settings on import)
@@ -30,6 +30,7 @@ from local.paths import PROJECT
 from local.servers import run_states_service
 from tests.prefect_histories import final_to_final, finished_flow_runs, vacuum
 from tests.prefect_source import AUTH_STRING, Source
+from tests.test_import import fresh_settings, table_environment
 
 pytestmark = pytest.mark.slow
 
@@ -48,11 +49,14 @@ def dynamodb_endpoint(request: pytest.FixtureRequest) -> str:
 
 
 @contextmanager
-def follower(source: Source, dynamodb_endpoint: str) -> Iterator[subprocess.Popen[str]]:
-    """`python -m importer SOURCE --follow`, stopped by SIGTERM to its own PID, which it must
-    answer by exiting 0."""
+def follower(
+    source: Source, dynamodb_endpoint: str, tables: dict[str, str]
+) -> Iterator[subprocess.Popen[str]]:
+    """`python -m importer SOURCE --follow` into the `tables` named, stopped by SIGTERM to
+    its own PID, which it must answer by exiting 0."""
     environment = {
         **os.environ,
+        **tables,
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
         "SOURCE_AUTH_STRING": AUTH_STRING,
     }
@@ -153,9 +157,12 @@ def test_runs_the_vacuum_deletes_after_the_follower_copied_them_read_back_exactl
         for run_id in ids
     }
 
+    # Tables of its own: the session's DynamoDB Local is shared, and other tests' archives
+    # must not hold this source's records. The service creates them as it starts.
+    tables = table_environment(fresh_settings())
     with (
-        run_states_service(dynamodb_endpoint) as api_url,
-        follower(source, dynamodb_endpoint) as process,
+        run_states_service(dynamodb_endpoint, **tables) as api_url,
+        follower(source, dynamodb_endpoint, tables) as process,
     ):
 
         def copied(kind: RunKind, run_id: str) -> bool:
