@@ -329,3 +329,13 @@ def make_varied_history(
     made = asyncio.run(_make(source, planned))
     _move_times(source, planned, made)
     return made
+
+
+def delete_oversized_runs(source: Source) -> None:
+    """Deletes the run of the real flows' history whose Failed state passes DynamoDB's item
+    limit: the archive skips its record by design and names it (the import tests' concern),
+    so a comparison of whole answers leaves it out."""
+    with source.http() as http:
+        body = {"flows": {"name": {"any_": ["oversized"]}}}
+        for run in http.post("/flow_runs/filter", json=body).raise_for_status().json():
+            http.delete(f"/flow_runs/{run['id']}").raise_for_status()
