@@ -13,7 +13,13 @@ from api.gate import ErrorBoundary, RequestGate
 from api.openapi import with_version_header
 from api.request_log import configure_logging
 from api.routing import ServiceRoute, route_adder
-from api.services import RepositoryProvider, Services, dynamodb_repository
+from api.services import (
+    RecordClient,
+    RepositoryProvider,
+    Services,
+    dynamodb_record_client,
+    dynamodb_repository,
+)
 from api.settings import Settings
 
 
@@ -22,10 +28,11 @@ def build_app(
     settings: Settings,
     repositories: RepositoryProvider = dynamodb_repository,
     clock: Clock = utc_now,
+    record_client: RecordClient = dynamodb_record_client,
     docs: bool = False,
 ) -> FastAPI:
     """An app serving the endpoints' routes, configured by `settings`, its states in
-    `repositories`, its time read from `clock`.
+    `repositories` and its archived records on `record_client`, its time read from `clock`.
 
     Only the local app builds docs; Lambda apps never need them.
     """
@@ -43,7 +50,7 @@ def build_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
         exception_handlers=dict(EXCEPTION_HANDLERS),
     )
-    services = Services(settings, repositories, clock)
+    services = Services(settings, repositories, clock, record_client)
     router = APIRouter()
     for endpoint in endpoints:
         route_adder(endpoint)(router, endpoint, services)
@@ -69,6 +76,7 @@ def build_handler(
     settings: Settings | None = None,
     repositories: RepositoryProvider = dynamodb_repository,
     clock: Clock = utc_now,
+    record_client: RecordClient = dynamodb_record_client,
 ) -> Mangum:
     """A Lambda handler serving the endpoints behind an HTTP API, configured by the
     environment unless `settings` are given: what a function's handler module makes at init
@@ -78,6 +86,7 @@ def build_handler(
         settings=settings or Settings.from_environment(),
         repositories=repositories,
         clock=clock,
+        record_client=record_client,
     )
     return Mangum(app, lifespan="off")
 

@@ -21,6 +21,14 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
+from api.records import (
+    DEPLOYMENT_RECORDS,
+    FLOW_RECORDS,
+    FLOW_RUN_RECORDS,
+    PAGINATE_FLOW_RUNS_PATH,
+    TASK_RUN_RECORDS,
+    RecordKind,
+)
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 
 
@@ -38,6 +46,7 @@ class Endpoint(NamedTuple):
     kind: RunKind | None = None  # the kind of run whose states the route serves
     versioned: bool = True  # whether the gate checks the X-Prefect-Api-Version header
     authenticated: bool = True  # whether, with auth on, the gate asks for the auth string
+    records: RecordKind | None = None  # the kind of archived record the route serves
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -51,6 +60,13 @@ class Endpoint(NamedTuple):
         if self.kind is None:
             raise TypeError(f"{self.route} serves a kind of run, and {self.path} declares none")
         return self.kind
+
+    @property
+    def record_kind(self) -> RecordKind:
+        """`records`, for a route that serves archived records."""
+        if self.records is None:
+            raise TypeError(f"{self.route} serves records, and {self.path} declares no kind")
+        return self.records
 
 
 READ_FLOW_RUN_STATE = Endpoint(
@@ -79,6 +95,34 @@ SET_TASK_RUN_STATE = Endpoint(
     TASK_RUN.set_state_path, ("POST",), "api.routes.set_state:add_set_state", TASK_RUN
 )
 
+# Archived records (the contract's "Archived runs: read and find them"): read by id, and
+# Prefect's queries. `/api/flow_runs/filter` and the rest are matched before `{id}` (below).
+_READ_RECORD = "api.routes.read_record:add_read_record"
+_QUERY = "api.routes.query_records:"
+
+
+def _read(records: RecordKind) -> Endpoint:
+    return Endpoint(records.record_path, ("GET",), _READ_RECORD, records=records)
+
+
+def _query(path: str, adder: str, records: RecordKind) -> Endpoint:
+    return Endpoint(path, ("POST",), _QUERY + adder, records=records)
+
+
+READ_FLOW_RUN = _read(FLOW_RUN_RECORDS)
+READ_TASK_RUN = _read(TASK_RUN_RECORDS)
+READ_FLOW = _read(FLOW_RECORDS)
+READ_DEPLOYMENT = _read(DEPLOYMENT_RECORDS)
+FILTER_FLOW_RUNS = _query(FLOW_RUN_RECORDS.filter_path, "add_filter", FLOW_RUN_RECORDS)
+COUNT_FLOW_RUNS = _query(FLOW_RUN_RECORDS.count_path, "add_count", FLOW_RUN_RECORDS)
+PAGINATE_FLOW_RUNS = _query(PAGINATE_FLOW_RUNS_PATH, "add_paginate", FLOW_RUN_RECORDS)
+FILTER_TASK_RUNS = _query(TASK_RUN_RECORDS.filter_path, "add_filter", TASK_RUN_RECORDS)
+COUNT_TASK_RUNS = _query(TASK_RUN_RECORDS.count_path, "add_count", TASK_RUN_RECORDS)
+FILTER_FLOWS = _query(FLOW_RECORDS.filter_path, "add_filter", FLOW_RECORDS)
+COUNT_FLOWS = _query(FLOW_RECORDS.count_path, "add_count", FLOW_RECORDS)
+FILTER_DEPLOYMENTS = _query(DEPLOYMENT_RECORDS.filter_path, "add_filter", DEPLOYMENT_RECORDS)
+COUNT_DEPLOYMENTS = _query(DEPLOYMENT_RECORDS.count_path, "add_count", DEPLOYMENT_RECORDS)
+
 # Prefect checks the client's API version everywhere but on health and version. With auth on,
 # load balancers and Prefect's health check still reach health, with GET only, as on a Prefect
 # server (any other method there gets the 401, not the 405).
@@ -106,6 +150,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     LIST_TASK_RUN_STATES,
     DELETE_TASK_RUN_STATE,
     SET_TASK_RUN_STATE,
+    READ_FLOW_RUN,
+    READ_TASK_RUN,
+    READ_FLOW,
+    READ_DEPLOYMENT,
+    FILTER_FLOW_RUNS,
+    COUNT_FLOW_RUNS,
+    PAGINATE_FLOW_RUNS,
+    FILTER_TASK_RUNS,
+    COUNT_TASK_RUNS,
+    FILTER_FLOWS,
+    COUNT_FLOWS,
+    FILTER_DEPLOYMENTS,
+    COUNT_DEPLOYMENTS,
     HEALTH_CHECK,
     READ_API_VERSION,
     READ_SERVER_VERSION,
@@ -147,11 +204,19 @@ def path_pattern(path_template: str) -> str:
     return re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path_template))
 
 
-_PATTERNS = tuple((re.compile(path_pattern(path)), methods) for path, methods in ROUTES.items())
+_PATTERNS = tuple(
+    (re.compile(path_pattern(path)), methods) for path, methods in ROUTES.items() if "{" in path
+)
 
 
 def allowed_methods(path: str) -> tuple[str, ...] | None:
-    """The methods served at a request path, or None for a path the service does not know."""
+    """The methods served at a request path, or None for a path the service does not know.
+
+    A path declared without parameters is matched first, as on Prefect (whose `{id:uuid}`
+    never matches `filter`): a GET of `/api/flow_runs/filter` is a 405 naming POST, not a
+    read of a flow run whose id is "filter"."""
+    if path in ROUTES:
+        return ROUTES[path]
     for pattern, methods in _PATTERNS:
         if pattern.fullmatch(path):
             return methods

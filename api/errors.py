@@ -15,8 +15,9 @@ from starlette.exceptions import HTTPException
 
 from api.endpoints import allowed_methods
 from api.request_log import SERVICE_LOGGER
-from api.settings import TABLE_VARIABLES
+from api.settings import RECORD_TABLE_VARIABLES, TABLE_VARIABLES
 from storage.repository import StateTooLarge, StorageMisconfigured, StorageUnavailable
+from storage.table_shapes import RecordTable
 
 logger = logging.getLogger(SERVICE_LOGGER)
 storage_logger = logging.getLogger(f"{SERVICE_LOGGER}.storage")
@@ -70,6 +71,9 @@ def version_error(header: str | None) -> JSONResponse | None:
 
 
 def _plain(value: Any) -> Any:
+    # An exception (a `value_error`'s `ctx.error`) is `{}`, as Prefect's encoder writes it.
+    if isinstance(value, Exception):
+        return {}
     return value if isinstance(value, str | int | float | bool | None) else str(value)
 
 
@@ -126,11 +130,17 @@ async def _unavailable(request: Request, error: Exception) -> Response:
 
 async def _misconfigured(request: Request, error: Exception) -> Response:
     assert isinstance(error, StorageMisconfigured)
+    table = error.table
+    variable = (
+        RECORD_TABLE_VARIABLES[table].name
+        if isinstance(table, RecordTable)
+        else TABLE_VARIABLES[table].name
+    )
     storage_logger.error(
         "DynamoDB table %r (set by %s) answered %s: check that it exists and that this "
         "function may use it",
         error.name,
-        TABLE_VARIABLES[error.table].name,
+        variable,
         error.code,
     )
     return exception_response(500, "Internal Server Error")

@@ -17,7 +17,16 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
-from storage.table_shapes import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
+from storage.table_shapes import (
+    DEPLOYMENTS,
+    FLOW_RUN_STATES,
+    FLOW_RUNS,
+    FLOWS,
+    TASK_RUN_STATES,
+    TASK_RUNS,
+    RecordTable,
+    StateTable,
+)
 
 LOG_LEVEL_VARIABLE = "LOG_LEVEL"
 AUTH_STRING_VARIABLE = "PREFECT_SERVER_API_AUTH_STRING"
@@ -48,6 +57,29 @@ TABLE_VARIABLES: Mapping[StateTable, TableVariables] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class RecordTableVariable:
+    """The variable naming one table of archived records (storage/table_shapes.py); records
+    take their expiry from their states, so no retention of their own."""
+
+    name: str
+    default_name: str
+
+
+RECORD_TABLE_VARIABLES: Mapping[RecordTable, RecordTableVariable] = {
+    FLOW_RUNS: RecordTableVariable("FLOW_RUNS_TABLE", "flow-runs"),
+    TASK_RUNS: RecordTableVariable("TASK_RUNS_TABLE", "task-runs"),
+    FLOWS: RecordTableVariable("FLOWS_TABLE", "flows"),
+    DEPLOYMENTS: RecordTableVariable("DEPLOYMENTS_TABLE", "deployments"),
+}
+
+
+def _default_record_tables() -> tuple[tuple[RecordTable, str], ...]:
+    return tuple(
+        (table, variable.default_name) for table, variable in RECORD_TABLE_VARIABLES.items()
+    )
+
+
 class SettingsError(ValueError):
     """A setting that cannot be used: the process refuses to start with it."""
 
@@ -74,6 +106,10 @@ class Settings:
     # SecureString parameter, so the value is never in the template or the environment.
     auth_string_arn: str | None = None
     log_level: str = "INFO"
+    # The archived records' tables and their names.
+    record_tables: tuple[tuple[RecordTable, str], ...] = field(
+        default_factory=_default_record_tables
+    )
 
     def __post_init__(self) -> None:
         if self.auth_string and self.auth_string_arn:
@@ -88,6 +124,9 @@ class Settings:
 
     def table(self, table: StateTable) -> TableSettings:
         return self.flow_run_states if table is FLOW_RUN_STATES else self.task_run_states
+
+    def record_table_names(self) -> dict[RecordTable, str]:
+        return dict(self.record_tables)
 
     def with_table(self, table: StateTable, settings: TableSettings) -> "Settings":
         """These settings, but `table`'s."""
@@ -112,6 +151,10 @@ class Settings:
             auth_string=environ.get(AUTH_STRING_VARIABLE) or None,
             auth_string_arn=environ.get(AUTH_STRING_ARN_VARIABLE) or None,
             log_level=(environ.get(LOG_LEVEL_VARIABLE) or "INFO").upper(),
+            record_tables=tuple(
+                (table, environ.get(variable.name) or variable.default_name)
+                for table, variable in RECORD_TABLE_VARIABLES.items()
+            ),
         )
 
 

@@ -33,8 +33,8 @@ from pathlib import Path
 from bundle.trim_botocore import trim_botocore_data
 from local.paths import PROJECT, REQUIREMENTS
 
-SERVICE_PACKAGES = ("api", "handlers", "storage")
-IMPORTER_PACKAGES = ("api", "storage", "importer")
+SERVICE_PACKAGES = ("api", "handlers", "queries", "storage")
+IMPORTER_PACKAGES = ("api", "storage", "queries", "importer")
 LAMBDA_PYTHON = (3, 12)  # template.yaml's Runtime
 # The Makefile passes the uv it uses; else the one on PATH, else the one it installs.
 UV = os.environ.get("UV") or shutil.which("uv") or str(PROJECT / ".tools" / "bin" / "uv")

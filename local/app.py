@@ -5,7 +5,12 @@ from fastapi import FastAPI
 from api.app import build_app
 from api.clock import Clock, utc_now
 from api.endpoints import ENDPOINTS
-from api.services import RepositoryProvider, dynamodb_repository
+from api.services import (
+    RecordClient,
+    RepositoryProvider,
+    dynamodb_record_client,
+    dynamodb_repository,
+)
 from api.settings import Settings
 
 
@@ -13,13 +18,16 @@ def local_app(
     settings: Settings | None = None,
     repositories: RepositoryProvider = dynamodb_repository,
     clock: Clock = utc_now,
+    record_client: RecordClient = dynamodb_record_client,
 ) -> FastAPI:
     """Every endpoint, configured by the environment unless `settings` are given, with its
-    states in `repositories` (DynamoDB by default), its time read from `clock`."""
+    states in `repositories` and its records on `record_client` (DynamoDB by default), its
+    time read from `clock`."""
     return build_app(
         *ENDPOINTS,
         settings=settings or Settings.from_environment(),
         repositories=repositories,
         clock=clock,
+        record_client=record_client,
         docs=True,
     )

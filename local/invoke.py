@@ -19,8 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from api.app import build_handler
-from api.services import RepositoryProvider, dynamodb_repository
-from api.settings import TABLE_VARIABLES, Settings
+from api.services import (
+    RecordClient,
+    RepositoryProvider,
+    dynamodb_record_client,
+    dynamodb_repository,
+)
+from api.settings import RECORD_TABLE_VARIABLES, TABLE_VARIABLES, Settings
 from local.database import local_dynamodb
 from local.template_tables import load_template, table_logical_id
 from storage.table_shapes import FLOW_RUN_STATES, TASK_RUN_STATES
@@ -58,19 +63,21 @@ def template_handler(
     logical_id: str,
     settings: Settings | None = None,
     repositories: RepositoryProvider | None = None,
+    record_client: RecordClient | None = None,
 ) -> LambdaHandler:
     """The callable the template's function `logical_id` names as its `Handler`
     (`module.attribute`), imported; or, given `settings` or `repositories`, the same
-    function's endpoints built anew on them."""
+    function's endpoints built anew on them (and `record_client`)."""
     module_name, _, attribute = function_properties(logical_id)["Handler"].rpartition(".")
     module = importlib.import_module(module_name)
-    if settings is None and repositories is None:
+    if settings is None and repositories is None and record_client is None:
         handler: LambdaHandler = getattr(module, attribute)
         return handler
     return build_handler(
         *module.endpoints,
         settings=settings,
         repositories=repositories or dynamodb_repository,
+        record_client=record_client or dynamodb_record_client,
     )
 
 
@@ -83,6 +90,9 @@ def _local_value(value: Any) -> str:
     local_tables = {
         table_logical_id(table): TABLE_VARIABLES[table].default_name
         for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
+    } | {
+        table_logical_id(table): variable.default_name
+        for table, variable in RECORD_TABLE_VARIABLES.items()
     }
     if name in local_tables:
         return local_tables[name]

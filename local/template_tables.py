@@ -1,4 +1,4 @@
-"""The state tables as `template.yaml` defines them: the tested and served schema is the
+"""The state and record tables as `template.yaml` defines them: the tested and served schema is the
 deployed one."""
 
 from functools import cache
@@ -9,7 +9,12 @@ from botocore.exceptions import ClientError
 
 from api.settings import Settings
 from local.paths import TEMPLATE
-from storage.table_shapes import FLOW_RUN_STATES, TASK_RUN_STATES, StateTable
+from storage.table_shapes import (
+    FLOW_RUN_STATES,
+    TASK_RUN_STATES,
+    RecordTable,
+    StateTable,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -48,20 +53,25 @@ def load_template() -> dict[str, Any]:
     return template
 
 
-def table_logical_id(table: StateTable) -> str:
-    """The logical id of the template's table resource whose index is `table`'s."""
+def _index_names(table: StateTable | RecordTable) -> set[str]:
+    if isinstance(table, StateTable):
+        return {table.index_name}
+    return {index.name for index in table.indexes}
+
+
+def table_logical_id(table: StateTable | RecordTable) -> str:
+    """The logical id of the template's table resource whose indexes are `table`'s."""
     resources: dict[str, Any] = load_template()["Resources"]
     for logical_id, resource in resources.items():
         properties = resource.get("Properties", {})
-        if resource["Type"] == "AWS::DynamoDB::Table" and any(
-            index["IndexName"] == table.index_name
-            for index in properties.get("GlobalSecondaryIndexes", ())
-        ):
+        if resource["Type"] == "AWS::DynamoDB::Table" and _index_names(table) == {
+            index["IndexName"] for index in properties.get("GlobalSecondaryIndexes", ())
+        }:
             return logical_id
-    raise LookupError(f"template.yaml defines no table with the index {table.index_name}")
+    raise LookupError(f"template.yaml defines no table with the indexes {_index_names(table)}")
 
 
-def table_definition(table: StateTable) -> dict[str, Any]:
+def table_definition(table: StateTable | RecordTable) -> dict[str, Any]:
     """The properties of the template's table resource whose index is `table`'s."""
     return dict(load_template()["Resources"][table_logical_id(table)]["Properties"])
 
@@ -70,8 +80,11 @@ def create_tables(client: "DynamoDBClient", settings: Settings) -> None:
     """Create whichever of the tables (named as `settings` name them) does not exist yet,
     and wait until each is active."""
     existing = set(client.list_tables()["TableNames"])
-    for table in (FLOW_RUN_STATES, TASK_RUN_STATES):
-        name = settings.table(table).name
+    tables: list[tuple[StateTable | RecordTable, str]] = [
+        (table, settings.table(table).name) for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
+    ]
+    tables += settings.record_table_names().items()
+    for table, name in tables:
         if name in existing:
             continue
         definition = table_definition(table)

@@ -23,7 +23,7 @@ UNPROCESSED_ATTEMPTS = 10
 FIRST_BACKOFF = 0.05
 
 
-def _chunks[T](values: Sequence[T], size: int) -> list[Sequence[T]]:
+def chunks[T](values: Sequence[T], size: int) -> list[Sequence[T]]:
     return [values[start : start + size] for start in range(0, len(values), size)]
 
 
@@ -50,14 +50,14 @@ class BatchTables:
         return {item[ID]["S"] for item in found if DELETED_AT in item}
 
     def _get(self, table_name: str, ids: Iterable[str], attributes: list[str]) -> list["Item"]:
-        chunks = _chunks(sorted(set(ids)), BATCH_GET_KEYS)
-        read = self._executor.map(lambda ids: self._stored(table_name, ids, attributes), chunks)
+        batches = chunks(sorted(set(ids)), BATCH_GET_KEYS)
+        read = self._executor.map(lambda ids: self._stored(table_name, ids, attributes), batches)
         return [item for chunk in read for item in chunk]
 
     def put(self, table_name: str, items: Sequence["Item"]) -> None:
         """Store the items, overwriting any with the same key; returns once all are stored."""
-        chunks = _chunks(items, BATCH_WRITE_ITEMS)
-        list(self._executor.map(lambda chunk: self._put(table_name, chunk), chunks))
+        batches = chunks(items, BATCH_WRITE_ITEMS)
+        list(self._executor.map(lambda chunk: self._put(table_name, chunk), batches))
 
     def _stored(self, table_name: str, ids: Sequence[str], attributes: list[str]) -> list["Item"]:
         names = {f"#a{number}": name for number, name in enumerate(attributes)}
@@ -81,11 +81,23 @@ class BatchTables:
 
     def _put(self, table_name: str, items: Sequence["Item"]) -> None:
         requests: list[WriteRequestTypeDef] = [{"PutRequest": {"Item": item}} for item in items]
-        for attempt in range(UNPROCESSED_ATTEMPTS):
-            response = self.client.batch_write_item(RequestItems={table_name: requests})
-            unprocessed = (response.get("UnprocessedItems") or {}).get(table_name, [])
-            requests = cast("list[WriteRequestTypeDef]", unprocessed)
-            if not requests:
-                return
-            self._sleep(FIRST_BACKOFF * 2**attempt)
-        raise StorageUnavailable(f"DynamoDB left items of {table_name} unwritten: throttled")
+        write_batch(self.client, table_name, requests, self._sleep)
+
+
+def write_batch(
+    client: "DynamoDBClient",
+    table_name: str,
+    requests: "Sequence[WriteRequestTypeDef]",
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """One BatchWriteItem (at most BATCH_WRITE_ITEMS requests), its unprocessed requests
+    sent again until none is left."""
+    pending = list(requests)
+    for attempt in range(UNPROCESSED_ATTEMPTS):
+        response = client.batch_write_item(RequestItems={table_name: pending})
+        unprocessed = (response.get("UnprocessedItems") or {}).get(table_name, [])
+        pending = cast("list[WriteRequestTypeDef]", unprocessed)
+        if not pending:
+            return
+        sleep(FIRST_BACKOFF * 2**attempt)
+    raise StorageUnavailable(f"DynamoDB left items of {table_name} unwritten: throttled")

@@ -23,6 +23,7 @@ from storage.table_shapes import (
     ID,
     LIST_ORDER,
     TTL,
+    RecordTable,
     StateTable,
 )
 
@@ -241,20 +242,26 @@ class DynamoDBStateRepository:
         )
 
     def _call(self, operation: Callable[..., Any], **kwargs: Any) -> Any:
-        """One DynamoDB call, its failures translated into the repository's errors."""
-        try:
-            return operation(**kwargs)
-        except ClientError as error:
-            code = error.response["Error"]["Code"]
-            if code in _THROTTLED:
-                raise StorageUnavailable(code) from error
-            if code in _MISCONFIGURED:
-                raise StorageMisconfigured(self._table, self._name, code) from error
-            if code == "ValidationException" and "item size" in str(error).lower():
-                raise StateTooLarge(None, ITEM_SIZE_LIMIT) from error
-            raise
-        except (ConnectionError, HTTPClientError) as error:
-            raise StorageUnavailable(type(error).__name__) from error
+        return translated_call(self._table, self._name, operation, **kwargs)
+
+
+def translated_call(
+    table: "StateTable | RecordTable", name: str, operation: Callable[..., Any], **kwargs: Any
+) -> Any:
+    """One DynamoDB call on the table `name`, its failures translated into storage's errors."""
+    try:
+        return operation(**kwargs)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        if code in _THROTTLED:
+            raise StorageUnavailable(code) from error
+        if code in _MISCONFIGURED:
+            raise StorageMisconfigured(table, name, code) from error
+        if code == "ValidationException" and "item size" in str(error).lower():
+            raise StateTooLarge(None, ITEM_SIZE_LIMIT) from error
+        raise
+    except (ConnectionError, HTTPClientError) as error:
+        raise StorageUnavailable(type(error).__name__) from error
 
 
 def _listed_state(item: "Item", run_id: str) -> StoredState:

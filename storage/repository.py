@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from storage.table_shapes import StateTable
+from storage.table_shapes import RecordTable, StateTable
 
 
 def fixed_width_utc(moment: datetime) -> str:
@@ -64,7 +64,7 @@ class StorageUnavailable(Exception):
 class StorageMisconfigured(Exception):
     """The table is missing or access to it is denied: an operator must act."""
 
-    def __init__(self, table: StateTable, name: str, code: str) -> None:
+    def __init__(self, table: StateTable | RecordTable, name: str, code: str) -> None:
         super().__init__(f"DynamoDB table {name!r} answered {code}")
         self.table = table
         self.name = name

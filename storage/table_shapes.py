@@ -49,3 +49,89 @@ TASK_RUN_STATES = StateTable(
 CHECKPOINT_TABLE = FLOW_RUN_STATES
 CHECKPOINT_KEY_PREFIX = "prefect-import:"
 CHECKPOINT = "checkpoint"
+
+
+# --- archived records: flow runs, task runs, flows and deployments (docs/queries.md) -----
+#
+# One table per kind, keyed by the record's `id`. Each record's item keeps the record as the
+# JSON text Prefect served (RECORD, served back byte for byte), its expiry (EXPIRES_AT, TTL:
+# the latest expiry of its run's states), and the key attributes of the indexes below; an
+# attribute is absent where its value is null, so each index is sparse. Every index projects
+# RECORD and EXPIRES_AT: a query page is one Query, never a Query and a read per record.
+RECORD = "record"
+# Sort keys: a fixed-width UTC time (as LIST_ORDER), "#", the id: string order is time order,
+# ties broken by id. A null time is "" and so sorts first ("#" is below every digit), where
+# SQLite puts NULL ascending.
+EXPECTED_ORDER = "expected_order"  # expected_start_time
+START_ORDER = "start_order"  # coalesce(start_time, expected_start_time), a flow run's start
+NAME_ORDER = "name_order"  # "=" + name: a key value may not be empty
+# Whole-archive order: one partition per month of the time the sort key holds, so that no
+# partition grows without bound; the months present are listed in MONTHS_ITEM.
+EXPECTED_MONTH = "expected_month"
+START_MONTH = "start_month"
+NO_MONTH = "0000-00"  # the month of a null time: before every other
+ID_BUCKET = "id_bucket"  # the id's first hex digit: 16 partitions, each in id order
+ARCHIVE = "archive"  # flows and deployments: one partition (few records), in name order
+TAG = "tag"  # a flow run's tag membership item (below)
+# The item listing the months present, in each month attribute's own set attribute
+# (`expected_months`, `start_months`). Its id is no UUID: no route ever serves it.
+MONTHS_ITEM = "#months"
+# A flow run's tags are a list: each tag is an item of its own in the flow-run table, id
+# TAG_ITEM_PREFIX + run id + ":" + tag, holding TAG, START_ORDER, RECORD and EXPIRES_AT, so
+# the `by-tag` index finds a tag's runs in start order. Only these items carry TAG.
+TAG_ITEM_PREFIX = "#tag:"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordIndex:
+    name: str
+    partition: str  # the attribute keying its partitions
+    sort: str  # the attribute ordering each partition
+    column: str  # the sort column (`queries.sorting`) the sort key orders by
+
+
+@dataclass(frozen=True, slots=True)
+class RecordTable:
+    kind: str  # `queries.Kind`'s value
+    indexes: tuple[RecordIndex, ...]
+
+    def index(self, name: str) -> RecordIndex:
+        (found,) = (index for index in self.indexes if index.name == name)
+        return found
+
+
+_EXPECTED = "expected_start_time"
+_START = "coalesce(start_time, expected_start_time)"  # queries.plan.START_TIME_OR_EXPECTED
+
+FLOW_RUNS = RecordTable(
+    "flow_run",
+    (
+        RecordIndex("by-flow", "flow_id", EXPECTED_ORDER, _EXPECTED),
+        RecordIndex("by-deployment", "deployment_id", EXPECTED_ORDER, _EXPECTED),
+        RecordIndex("by-parent-task-run", "parent_task_run_id", EXPECTED_ORDER, _EXPECTED),
+        RecordIndex("by-state", "state_type", START_ORDER, _START),
+        RecordIndex("by-tag", TAG, START_ORDER, _START),
+        RecordIndex("by-expected-month", EXPECTED_MONTH, EXPECTED_ORDER, _EXPECTED),
+        RecordIndex("by-start-month", START_MONTH, START_ORDER, _START),
+        RecordIndex("by-id", ID_BUCKET, ID, "id"),
+    ),
+)
+TASK_RUNS = RecordTable(
+    "task_run",
+    (
+        RecordIndex("by-flow-run", "flow_run_id", EXPECTED_ORDER, _EXPECTED),
+        RecordIndex("by-state", "state_type", EXPECTED_ORDER, _EXPECTED),
+        RecordIndex("by-expected-month", EXPECTED_MONTH, EXPECTED_ORDER, _EXPECTED),
+        RecordIndex("by-id", ID_BUCKET, ID, "id"),
+    ),
+)
+FLOWS = RecordTable("flow", (RecordIndex("by-name", ARCHIVE, NAME_ORDER, "name"),))
+DEPLOYMENTS = RecordTable(
+    "deployment",
+    (
+        RecordIndex("by-name", ARCHIVE, NAME_ORDER, "name"),
+        RecordIndex("by-flow", "flow_id", NAME_ORDER, "name"),
+    ),
+)
+RECORD_TABLES = (FLOW_RUNS, TASK_RUNS, FLOWS, DEPLOYMENTS)
+MONTH_SETS = {EXPECTED_MONTH: "expected_months", START_MONTH: "start_months"}

@@ -44,7 +44,7 @@ from moto import mock_aws  # noqa: E402
 from api.app import build_handler  # noqa: E402
 from api.request_log import SERVICE_LOGGER  # noqa: E402
 from api.runs import FLOW_RUN, TASK_RUN, RunKind  # noqa: E402
-from api.services import RepositoryProvider  # noqa: E402
+from api.services import RecordClient, RepositoryProvider  # noqa: E402
 from local.template_tables import create_tables  # noqa: E402
 from storage.clients import aws_client  # noqa: E402
 from storage.dynamodb import dynamodb_client  # noqa: E402
@@ -147,6 +147,12 @@ def repositories(dynamodb: "DynamoDBClient") -> RepositoryProvider:
 
 
 @pytest.fixture
+def record_client(dynamodb: "DynamoDBClient") -> RecordClient:
+    """The client the service reads this test's archived records on."""
+    return lambda: dynamodb
+
+
+@pytest.fixture
 def clock() -> SettableClock:
     """The clock of this test's service (`api`, `lambda_function`): the system's until the
     test sets it."""
@@ -154,26 +160,34 @@ def clock() -> SettableClock:
 
 
 @pytest.fixture
-def lambda_function(repositories: RepositoryProvider, clock: SettableClock) -> LambdaFunction:
+def lambda_function(
+    repositories: RepositoryProvider, clock: SettableClock, record_client: RecordClient
+) -> LambdaFunction:
     """A function of `handlers` (by module name), built anew from its routes on this
     test's DynamoDB and `clock`, with the default settings."""
 
     def build(module: str) -> Mangum:
         endpoints = importlib.import_module(f"handlers.{module}").endpoints
         return build_handler(
-            *endpoints, settings=Settings(), repositories=repositories, clock=clock
+            *endpoints,
+            settings=Settings(),
+            repositories=repositories,
+            clock=clock,
+            record_client=record_client,
         )
 
     return build
 
 
 @pytest.fixture
-def api(repositories: RepositoryProvider, clock: SettableClock) -> Iterator[TestClient]:
+def api(
+    repositories: RepositoryProvider, clock: SettableClock, record_client: RecordClient
+) -> Iterator[TestClient]:
     """The local app (every route, default settings) over HTTP on this test's DynamoDB and
     `clock`, sending the header Prefect's client sends."""
     from local.app import local_app
 
-    app = local_app(Settings(), repositories, clock)
+    app = local_app(Settings(), repositories, clock, record_client)
     with TestClient(app, headers=API_VERSION_HEADER) as client:
         yield client
 

@@ -6,6 +6,14 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from api.endpoints import Endpoint
+from api.records import (
+    DEPLOYMENT_RECORDS,
+    FLOW_RECORDS,
+    FLOW_RUN_RECORDS,
+    PAGINATE_FLOW_RUNS_PATH,
+    TASK_RUN_RECORDS,
+    RecordKind,
+)
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
 from local.invoke import function_ids, function_properties
 from local.template_tables import load_template
@@ -88,3 +96,23 @@ def the_http_api() -> str:
         if resource["Type"] == "AWS::Serverless::HttpApi"
     )
     return api
+
+
+class RecordOperation(StrEnum):
+    READ = "read"
+    QUERY = "query"  # filter, count, paginate
+
+
+def record_route(route_key: str) -> tuple[RecordKind, RecordOperation] | None:
+    """The kind of record and the operation a route key serves, None for the other routes."""
+    for records in (FLOW_RUN_RECORDS, TASK_RUN_RECORDS, FLOW_RECORDS, DEPLOYMENT_RECORDS):
+        operations = {
+            f"GET {records.record_path}": RecordOperation.READ,
+            f"POST {records.filter_path}": RecordOperation.QUERY,
+            f"POST {records.count_path}": RecordOperation.QUERY,
+        }
+        if records is FLOW_RUN_RECORDS:
+            operations[f"POST {PAGINATE_FLOW_RUNS_PATH}"] = RecordOperation.QUERY
+        if route_key in operations:
+            return records, operations[route_key]
+    return None

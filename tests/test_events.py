@@ -15,7 +15,7 @@ import pytest
 
 from api.endpoints import path_pattern
 from api.runs import FLOW_RUN, TASK_RUN, RunKind
-from api.services import RepositoryProvider
+from api.services import RecordClient, RepositoryProvider
 from api.settings import Settings
 from local.invoke import function_ids, status_and_body, template_handler
 from local.invoke import invoke as invoke_function
@@ -24,8 +24,10 @@ from tests.helpers import repository_of
 from tests.template import (
     DEFAULT_ROUTE,
     Operation,
+    RecordOperation,
     all_route_keys,
     api_function_ids,
+    record_route,
     route_keys,
     state_route,
 )
@@ -39,21 +41,21 @@ def event_of(logical_id: str) -> dict[str, Any]:
 Invoke = Callable[[str, dict[str, Any]], dict[str, Any]]
 
 
-def in_process(repositories: RepositoryProvider) -> Invoke:
+def in_process(repositories: RepositoryProvider, record_client: RecordClient) -> Invoke:
     """Runs an event through the handler the template names for a function, built on
-    `repositories`, in this process."""
+    `repositories` and `record_client`, in this process."""
 
     def answer(logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
-        handler = template_handler(logical_id, Settings(), repositories)
+        handler = template_handler(logical_id, Settings(), repositories, record_client)
         return invoke_function(handler, event, logical_id)
 
     return answer
 
 
 @pytest.fixture
-def invoke(repositories: RepositoryProvider) -> Invoke:
+def invoke(repositories: RepositoryProvider, record_client: RecordClient) -> Invoke:
     """`in_process`, on this test's DynamoDB."""
-    return in_process(repositories)
+    return in_process(repositories, record_client)
 
 
 def _route_pattern(route_key: str) -> re.Pattern[str]:
@@ -135,11 +137,20 @@ def assert_answers_its_event(run: Invoke, arrange: Invoke, logical_id: str) -> N
     event = event_of(logical_id)
     (route_key,) = route_keys(logical_id) & {event["routeKey"]}
     served = state_route(route_key)
+    records = record_route(route_key)
     if route_key == DEFAULT_ROUTE:
         response = run(logical_id, event)
         assert response["statusCode"] == 405
         assert response["headers"]["allow"] == "GET, DELETE"
         assert json.loads(response["body"]) == {"detail": "Method Not Allowed"}
+    elif records is not None:
+        # The events name records no test archives: the contract's answers for none.
+        record_kind, record_operation = records
+        expected_answer: tuple[int, Any] = {
+            RecordOperation.READ: (404, {"detail": record_kind.not_found}),
+            RecordOperation.QUERY: (200, 0 if route_key.endswith("/count") else []),
+        }[record_operation]
+        assert status_and_body(run(logical_id, event)) == expected_answer
     elif served is None:
         assert status_and_body(run(logical_id, event)) == (200, True)  # /api/health
     else:

@@ -359,6 +359,7 @@ def test_local_tables_skip_ttl_only_where_the_emulator_lacks_it(code: str, creat
                 assert set(client.list_tables()["TableNames"]) == {
                     Settings().flow_run_states.name,
                     Settings().task_run_states.name,
+                    *Settings().record_table_names().values(),
                 }
             else:
                 with pytest.raises(client.exceptions.ClientError, match=code):

@@ -69,7 +69,9 @@ def test_every_function_answers_its_event_through_sam_local_invoke(
         event_file.write_text(json.dumps(event))
         return sam.invoke(function, event_file)
 
-    assert_answers_its_event(sam_local_invoke, in_process(containers_dynamodb), logical_id)
+    client = aws_client("dynamodb", endpoint=sam.dynamodb_endpoint)
+    arrange = in_process(containers_dynamodb, lambda: client)
+    assert_answers_its_event(sam_local_invoke, arrange, logical_id)
 
 
 @pytest.fixture(scope="module")

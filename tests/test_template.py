@@ -28,6 +28,7 @@ from api.settings import (
     IMPORT_SOURCE_AUTH_STRING_ARN_VARIABLE,
     IMPORT_SOURCE_URL_VARIABLE,
     LOG_LEVEL_VARIABLE,
+    RECORD_TABLE_VARIABLES,
     TABLE_VARIABLES,
     Settings,
 )
@@ -35,15 +36,27 @@ from local.invoke import function_ids, function_properties, template_handler
 from local.paths import PROJECT, REQUIREMENTS
 from local.template_tables import load_template, table_logical_id
 from storage.dynamodb import dynamodb_client
-from storage.table_shapes import FLOW_RUN_STATES, ID, LIST_ORDER, TASK_RUN_STATES, StateTable
+from storage.table_shapes import (
+    EXPIRES_AT,
+    FLOW_RUN_STATES,
+    ID,
+    LIST_ORDER,
+    RECORD,
+    RECORD_TABLES,
+    TASK_RUN_STATES,
+    RecordTable,
+    StateTable,
+)
 from tests.template import (
     DEFAULT_ROUTE,
     SCHEDULED_FUNCTIONS,
     Operation,
+    RecordOperation,
     all_route_keys,
     api_function_ids,
     gateway_route_keys,
     handler_module,
+    record_route,
     route_keys,
     served_endpoints,
     state_route,
@@ -192,6 +205,8 @@ def test_every_function_receives_the_table_names_and_the_log_level() -> None:
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     for table in TABLES:
         assert variables[TABLE_VARIABLES[table].name] == {"Ref": table_logical_id(table)}
+    for record_table, variable in RECORD_TABLE_VARIABLES.items():
+        assert variables[variable.name] == {"Ref": table_logical_id(record_table)}
     assert variables["LOG_LEVEL"] == {"Ref": "LogLevel"}
 
 
@@ -209,6 +224,7 @@ def test_the_template_sets_only_variables_the_settings_define() -> None:
             for table in TABLES
             for name in (TABLE_VARIABLES[table].name, TABLE_VARIABLES[table].retention_days)
         ),
+        *(variable.name for variable in RECORD_TABLE_VARIABLES.values()),
     }
     template = load_template()
     variables = set(template["Globals"]["Function"]["Environment"]["Variables"])
@@ -471,11 +487,42 @@ def import_access() -> set[tuple[str, str]]:
     }
 
 
+def _table_arn(table: StateTable | RecordTable) -> dict[str, Any]:
+    return {"Fn::GetAtt": [table_logical_id(table), "Arn"]}
+
+
+def record_access(route_key: str) -> set[tuple[str, str]]:
+    """A record route's: a read by id, GetItem on its kind's table; a query, read only on
+    every record table and index (a query follows relations into any of them)."""
+    served = record_route(route_key)
+    if served is None:
+        return set()
+    records, operation = served
+    if operation is RecordOperation.READ:
+        return {("dynamodb:GetItem", repr(_table_arn(records.table)))}
+    return {
+        *(
+            (action, repr(_table_arn(table)))
+            for action in ("dynamodb:GetItem", "dynamodb:BatchGetItem")
+            for table in RECORD_TABLES
+        ),
+        *(
+            (
+                "dynamodb:Query",
+                repr({"Fn::Sub": f"${{{table_logical_id(table)}.Arn}}/index/{index.name}"}),
+            )
+            for table in RECORD_TABLES
+            for index in table.indexes
+        ),
+    }
+
+
 def needed_access(logical_id: str) -> set[tuple[str, str]]:
     if logical_id in SCHEDULED_FUNCTIONS:
         return import_access()
     needed = set()
     for key in route_keys(logical_id):
+        needed |= record_access(key)
         served = state_route(key)
         if served is None:
             continue
@@ -510,28 +557,52 @@ def test_no_policy_has_a_wildcard() -> None:
 # --- data safety and the tables the tests use ------------------------------------------
 
 
-def _table_resource(table: StateTable) -> dict[str, Any]:
+def _table_resource(table: StateTable | RecordTable) -> dict[str, Any]:
     resource: dict[str, Any] = load_template()["Resources"][table_logical_id(table)]
     return resource
 
 
-def test_the_template_has_exactly_the_two_state_tables() -> None:
+def test_the_template_has_exactly_the_state_and_record_tables() -> None:
     tables = {
         logical_id
         for logical_id, resource in load_template()["Resources"].items()
         if resource["Type"] == "AWS::DynamoDB::Table"
     }
-    assert tables == {table_logical_id(table) for table in TABLES}
+    assert tables == {table_logical_id(table) for table in (*TABLES, *RECORD_TABLES)}
 
 
-@pytest.mark.parametrize("table", TABLES, ids=lambda table: TABLE_VARIABLES[table].default_name)
-def test_a_table_outlives_its_stack_and_can_be_restored(table: StateTable) -> None:
+def _table_id(table: StateTable | RecordTable) -> str:
+    return table_logical_id(table)
+
+
+@pytest.mark.parametrize("table", [*TABLES, *RECORD_TABLES], ids=_table_id)
+def test_a_table_outlives_its_stack_and_can_be_restored(table: StateTable | RecordTable) -> None:
     resource = _table_resource(table)
     assert resource["DeletionPolicy"] == "Retain"
     assert resource["UpdateReplacePolicy"] == "Retain"
     properties = resource["Properties"]
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert properties["DeletionProtectionEnabled"] is True
+    # As the state tables: items written without an expiry carry no `ttl`, never deleted.
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+
+
+@pytest.mark.parametrize("table", RECORD_TABLES, ids=_table_id)
+def test_a_record_table_has_its_indexes_each_projecting_the_record(table: RecordTable) -> None:
+    properties = _table_resource(table)["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["KeySchema"] == [{"AttributeName": ID, "KeyType": "HASH"}]
+    assert properties["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": index.name,
+            "KeySchema": [
+                {"AttributeName": index.partition, "KeyType": "HASH"},
+                {"AttributeName": index.sort, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": [RECORD, EXPIRES_AT]},
+        }
+        for index in table.indexes
+    ]
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda table: TABLE_VARIABLES[table].default_name)
@@ -551,19 +622,29 @@ def test_a_table_has_the_contracts_keys(table: StateTable) -> None:
     ]
 
 
-@pytest.mark.parametrize("table", TABLES, ids=lambda table: TABLE_VARIABLES[table].default_name)
-def test_the_tests_tables_are_the_templates(dynamodb: Any, table: StateTable) -> None:
+@pytest.mark.parametrize("table", [*TABLES, *RECORD_TABLES], ids=_table_id)
+def test_the_tests_tables_are_the_templates(dynamodb: Any, table: StateTable | RecordTable) -> None:
     deployed = _table_resource(table)["Properties"]
-    tested = dynamodb.describe_table(TableName=Settings().table(table).name)["Table"]
+    settings = Settings()
+    name = (
+        settings.table(table).name
+        if isinstance(table, StateTable)
+        else settings.record_table_names()[table]
+    )
+    tested = dynamodb.describe_table(TableName=name)["Table"]
     assert tested["KeySchema"] == deployed["KeySchema"]
     assert sorted(tested["AttributeDefinitions"], key=str) == sorted(
         deployed["AttributeDefinitions"], key=str
     )
     assert tested["BillingModeSummary"]["BillingMode"] == deployed["BillingMode"]
-    assert [
-        {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}
-        for index in tested["GlobalSecondaryIndexes"]
-    ] == deployed["GlobalSecondaryIndexes"]
+    # DynamoDB Local lists a table's indexes in an order of its own.
+    assert sorted(
+        (
+            {key: index[key] for key in ("IndexName", "KeySchema", "Projection")}
+            for index in tested["GlobalSecondaryIndexes"]
+        ),
+        key=str,
+    ) == sorted(deployed["GlobalSecondaryIndexes"], key=str)
 
 
 # --- the bundle's dependencies ---------------------------------------------------------
