@@ -122,14 +122,14 @@ ROUTES = (FLOW_RUNS, TASK_RUNS, FLOWS, DEPLOYMENTS)
 LIMIT = 200  # Prefect's default and greatest
 
 
-@dataclass(frozen=True)
 class Known:
     """What the source holds, by kind (`flows`, `deployments`, `flow_runs`, `task_runs`,
     `work_pools`, `work_queues`): every record, as Prefect serves it."""
 
-    records: Mapping[str, Sequence[Record]]
+    def __init__(self, records: Mapping[str, Sequence[Record]]) -> None:
+        self.records = records
 
-    def __repr__(self) -> str:  # Hypothesis prints a failing test's arguments
+    def __repr__(self) -> str:  # Hypothesis prints a failing test's arguments: not them all
         return f"Known({ {kind: len(records) for kind, records in self.records.items()} })"
 
     def values(self, kind: str, name: str) -> list[Any]:
