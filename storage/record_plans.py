@@ -45,6 +45,12 @@ class KeyRange:
     high: str | None = None
     equal: str | None = None
 
+    @property
+    def empty(self) -> bool:
+        """No key can meet these bounds (an `after_` past the `before_`): Prefect answers
+        nothing, and DynamoDB refuses such a BETWEEN, so no Query is made."""
+        return self.low is not None and self.high is not None and self.low > self.high
+
 
 @dataclass(frozen=True, slots=True)
 class ById:

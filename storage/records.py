@@ -171,6 +171,8 @@ class DynamoDBRecordStore(RecordReader):
     def _partition(
         self, table: RecordTable, reading: IndexReading, partition: str
     ) -> Iterator[Candidate]:
+        if reading.keys.empty:
+            return
         index = reading.index
         query = _key_query(self._names[table], index, partition, reading.keys)
         query["ScanIndexForward"] = reading.forward
@@ -193,6 +195,8 @@ class DynamoDBRecordStore(RecordReader):
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _count(self, table: RecordTable, reading: IndexReading, partition: str) -> int:
+        if reading.keys.empty:
+            return 0
         query = _key_query(self._names[table], reading.index, partition, reading.keys)
         query["Select"] = "COUNT"
         query["FilterExpression"] = "attribute_not_exists(#expires) OR #expires > :now"

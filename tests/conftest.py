@@ -254,6 +254,20 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Source"]:
 
 
 @pytest.fixture(scope="session")
+def varied_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Source"]:
+    """A Prefect 3.9.1 server whose background services leave runs as they were written,
+    holding the history of real flows (but the run too large to archive) and a varied one
+    (tests/varied_history.py): what the difference test sets the service beside."""
+    from tests.varied_history import STILL_SETTINGS, delete_oversized_runs, make_varied_history
+
+    with prefect_source(tmp_path_factory, STILL_SETTINGS) as served:
+        served.run_flows("history")
+        delete_oversized_runs(served)
+        make_varied_history(served)
+        yield served
+
+
+@pytest.fixture(scope="session")
 def vacuuming_source(tmp_path_factory: pytest.TempPathFactory) -> Iterator["Source"]:
     """A Prefect 3.9.1 server whose vacuum deletes, within seconds, the flow runs a test ages
     (`tests.prefect_histories.vacuum`)."""

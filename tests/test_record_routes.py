@@ -83,6 +83,41 @@ def test_filter_and_count_find_the_archived_record(
     assert api.post(records.count_path, json=none).json() == 0
 
 
+@pytest.mark.parametrize(
+    "time_filter",
+    [
+        {
+            "flow_runs": {
+                "expected_start_time": {
+                    "after_": "2026-12-01T00:00:06Z",
+                    "before_": "2026-12-01T00:00:00Z",
+                }
+            }
+        },
+        {
+            "flow_runs": {
+                "start_time": {"after_": "2026-12-02T00:00:00Z", "before_": "2026-12-01T00:00:00Z"}
+            }
+        },
+        {
+            "flow_runs": {
+                "state": {"type": {"any_": ["FAILED"]}},
+                "start_time": {"after_": "2026-12-02T00:00:00Z", "before_": "2026-12-01T00:00:00Z"},
+            }
+        },
+    ],
+    ids=["expected start", "start", "state and start"],
+)
+def test_a_time_range_ending_before_it_starts_finds_nothing_as_on_prefect(
+    api: TestClient, archived: dict[Kind, dict[str, Any]], time_filter: dict[str, Any]
+) -> None:
+    # Found by the difference test: DynamoDB refuses a BETWEEN whose bounds are reversed.
+    assert api.post("/api/flow_runs/filter", json=time_filter).json() == []
+    assert api.post("/api/flow_runs/count", json=time_filter).json() == 0
+    paged = api.post("/api/flow_runs/paginate", json=time_filter).json()
+    assert (paged["results"], paged["count"], paged["pages"]) == ([], 0, 0)
+
+
 def test_paginate_answers_prefects_shape(
     api: TestClient, archived: dict[Kind, dict[str, Any]]
 ) -> None:
