@@ -6,17 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-import httpx
-
-from api.clock import utc_now
 from api.settings import Settings
 from importer.wiring import open_importer
 from local.dynamodb_local import dynamodb_local
 from local.servers import run_states_service
 from local.template_tables import create_tables
 from storage.clients import aws_client
-from storage.records import DynamoDBRecordStore
-from tests.prefect_records import load_records
 from tests.prefect_source import AUTH_STRING
 
 if TYPE_CHECKING:
@@ -25,25 +20,17 @@ if TYPE_CHECKING:
 
 def load_archive(source_api_url: str, tables: "DynamoDBClient") -> None:
     """Everything the source holds copied into the service's tables (the template's, under
-    their default names, on `tables`' DynamoDB): the runs' states, as one `python -m importer
-    SOURCE` copies them, then the records of runs, flows and deployments. The one place the
-    tests load an archive.
-
-    The records go through storage's `put_records` as tests/prefect_records.py copies them,
-    until the importer copies them itself (issue 21, item 1): then this is the importer's
-    run alone."""
+    their default names, on `tables`' DynamoDB): the runs' states and the records of runs,
+    flows and deployments, as one `python -m importer SOURCE` copies them. The one place the
+    tests load an archive."""
     settings = Settings()
     with open_importer(source_api_url, settings, AUTH_STRING, client=tables) as importer:
         completed = importer.run()
     summary = importer.summary
     if not completed or summary.runs_failed or summary.states_pending:
         raise RuntimeError(f"the copy is incomplete: {summary.lines()}")
-    store = DynamoDBRecordStore(settings.record_table_names(), tables, utc_now)
-    user, _, password = AUTH_STRING.partition(":")
-    with httpx.Client(base_url=source_api_url, auth=(user, password), timeout=60) as http:
-        _, too_large = load_records(http, store)
-    if too_large:
-        raise RuntimeError(f"records too large to archive: {sorted(too_large)}")
+    if summary.records_too_large:
+        raise RuntimeError(f"records too large to archive: {summary.records_too_large}")
 
 
 @contextmanager
