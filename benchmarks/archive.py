@@ -296,7 +296,8 @@ def _answer(query: Query, response: httpx.Response) -> tuple[str, Any]:
         return f"{body:,}", body
     if isinstance(body, dict):
         return "1", body["id"]
-    return f"{len(body)} runs", [record["id"] for record in body]
+    runs = f"{len(body):,} run" + ("" if len(body) == 1 else "s")
+    return runs, [record["id"] for record in body]
 
 
 def measure_archive(
