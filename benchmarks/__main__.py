@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from api.settings import DYNAMODB_ENDPOINT_VARIABLE
+from benchmarks.archive import PREFECT as ARCHIVE_PREFECT
+from benchmarks.archive import PREFECT_FLOW_RUNS, RECORDS_FLOW_RUNS
+from benchmarks.archive import SERVICE as ARCHIVE_SERVICE
 from benchmarks.cold import BASELINE, ColdFigures, ColdSubject, measure_cold, runtime_packages
 from benchmarks.functions import (
     LambdaFunction,
@@ -205,6 +208,35 @@ def _import_table(imported: dict[str, Any]) -> list[str]:
     ]
 
 
+def _archive_table(archive: dict[str, Any]) -> list[str]:
+    """Each query's p50 and p95 on make serve beside Prefect's on its slice."""
+    by_server = {(row["server"], row["query"]): row for row in archive["queries"]}
+    queries = list(dict.fromkeys(row["query"] for row in archive["queries"]))
+    rounds = archive["queries"][0]["rounds"]
+    lines = [
+        f"Finding runs in an archive of {archive['flow_runs']:,} flow runs and"
+        f" {archive['task_runs']:,} task runs, written into DynamoDB Local through put_records"
+        f" in {archive['load_seconds']:.0f} s, beside a Prefect 3.9.1 server holding the"
+        f" newest {archive['prefect_flow_runs']:,} of them and their"
+        f" {archive['prefect_task_runs']:,} task runs (its SQLite filled in"
+        f" {archive['prefect_fill_seconds']:.1f} s); both asked over HTTP (keep-alive, loopback)"
+        f" and both answering the same, {rounds} interleaved rounds after warm-up:",
+        "",
+        "| query | answer | body bytes | make serve p50 ms | p95 ms | Prefect p50 ms | p95 ms"
+        " | p95 ÷ Prefect's |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for query in queries:
+        service, prefect = by_server[(ARCHIVE_SERVICE, query)], by_server[(ARCHIVE_PREFECT, query)]
+        lines.append(
+            f"| {query} | {service['answer']} | {service['body_bytes']:,}"
+            f" | {service['p50_ms']:.1f} | {service['p95_ms']:.1f}"
+            f" | {prefect['p50_ms']:.1f} | {prefect['p95_ms']:.1f}"
+            f" | {service['p95_ms'] / prefect['p95_ms']:.2f} |"
+        )
+    return [*lines, ""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=12, help="cold processes per function")
@@ -218,6 +250,18 @@ def main() -> None:
         type=int,
         default=OTHER_STATES,
         help="states of other runs beside the listed one, in make serve's crowded table",
+    )
+    parser.add_argument(
+        "--records-flow-runs",
+        type=int,
+        default=RECORDS_FLOW_RUNS,
+        help="flow runs in the archive queried (three task runs each)",
+    )
+    parser.add_argument(
+        "--prefect-flow-runs",
+        type=int,
+        default=PREFECT_FLOW_RUNS,
+        help="the newest of them in the Prefect server beside it",
     )
     options = parser.parse_args()
     os.environ.update(_AWS_SETTINGS)
@@ -310,6 +354,14 @@ def main() -> None:
             "benchmarks.serve",
             *("--rounds", str(options.serve_rounds)),
             *("--other-states", str(options.other_states)),
+            environment=_AWS_SETTINGS,
+        )
+    )
+    out += _archive_table(
+        _run_json(
+            "benchmarks.archive",
+            *("--records-flow-runs", str(options.records_flow_runs)),
+            *("--prefect-flow-runs", str(options.prefect_flow_runs)),
             environment=_AWS_SETTINGS,
         )
     )

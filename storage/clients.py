@@ -42,6 +42,7 @@ def aws_client(
     connections: int = DEFAULT_CONNECTIONS,
     bulk: bool = False,
     credentials: "LocalCredentials | None" = None,
+    read_timeout: float | None = None,
 ) -> "DynamoDBClient": ...
 
 
@@ -53,6 +54,7 @@ def aws_client(
     connections: int = DEFAULT_CONNECTIONS,
     bulk: bool = False,
     credentials: "LocalCredentials | None" = None,
+    read_timeout: float | None = None,
 ) -> "SecretsManagerClient": ...
 
 
@@ -64,6 +66,7 @@ def aws_client(
     connections: int = DEFAULT_CONNECTIONS,
     bulk: bool = False,
     credentials: "LocalCredentials | None" = None,
+    read_timeout: float | None = None,
 ) -> "SSMClient": ...
 
 
@@ -74,11 +77,15 @@ def aws_client(
     connections: int = DEFAULT_CONNECTIONS,
     bulk: bool = False,
     credentials: "LocalCredentials | None" = None,
+    read_timeout: float | None = None,
 ) -> "DynamoDBClient | SecretsManagerClient | SSMClient":
     """A new client of `service`: at `endpoint` (else the environment's or AWS's), with a
     pool of `connections`, `bulk`'s attempts where set, and `credentials` where given (else
-    the environment's)."""
+    the environment's), and `read_timeout` instead of the API's where given (a bench loading
+    DynamoDB Local on a busy machine, where a write may wait seconds)."""
     config = CLIENT_CONFIG.merge(Config(max_pool_connections=connections))
+    if read_timeout is not None:
+        config = config.merge(Config(read_timeout=read_timeout))
     if bulk:
         config = config.merge(
             Config(retries={"mode": "standard", "total_max_attempts": BULK_ATTEMPTS})

@@ -98,7 +98,11 @@ class DynamoDBRecordStore(RecordReader):
         primary = order_by(sort)[0].column
         found: list[Candidate] = []
         boundary: Any = None
-        for page in self._pages(table, reading):
+        # An ordered reading stops after `needed` matches and the records tied with the
+        # last: its first Query asks for one more than that (the next record tells whether
+        # it ties), rather than a full page of records never answered.
+        first_limit = needed + 1 if isinstance(reading, IndexReading) and reading.ordered else None
+        for page in self._pages(table, reading, first_limit):
             follow.prefetch(match, page)
             for candidate in page:
                 if isinstance(reading, IndexReading) and reading.ordered and len(found) >= needed:
@@ -123,7 +127,7 @@ class DynamoDBRecordStore(RecordReader):
         predicate = match.predicate()
         follow = _Follower(self)
         total = 0
-        for page in self._pages(table, reading):
+        for page in self._pages(table, reading, None):
             follow.prefetch(match, page)
             total += sum(1 for candidate in page if predicate(candidate.record, follow))
         return total
@@ -144,17 +148,30 @@ class DynamoDBRecordStore(RecordReader):
         months = response.get("Item", {}).get(MONTH_SETS[attribute], {}).get("SS", [])
         return list(months)
 
-    def _pages(self, table: RecordTable, reading: Reading) -> Iterator[list[Candidate]]:
+    def _pages(
+        self, table: RecordTable, reading: Reading, first_limit: int | None
+    ) -> Iterator[Sequence[Candidate]]:
+        """The candidates in pages of at most CANDIDATE_PAGE. One partition's are cut from
+        each Query page, so that taking a page never reads past the Query page at hand."""
+        if isinstance(reading, IndexReading) and len(reading.partitions) == 1:
+            (partition,) = reading.partitions
+            for query_page in self._query_pages(table, reading, partition, first_limit):
+                yield from chunks(query_page, CANDIDATE_PAGE)
+            return
         if isinstance(reading, ById):
             found = self.records_by_id(table, reading.ids)
             candidates: Iterator[Candidate] = (Candidate(found[key]) for key in sorted(found))
         else:
-            candidates = self._stream(table, reading)
-        for page in itertools.batched(candidates, CANDIDATE_PAGE):
-            yield list(page)
+            candidates = self._stream(table, reading, first_limit)
+        yield from itertools.batched(candidates, CANDIDATE_PAGE)
 
-    def _stream(self, table: RecordTable, reading: IndexReading) -> Iterator[Candidate]:
-        streams = [self._partition(table, reading, partition) for partition in reading.partitions]
+    def _stream(
+        self, table: RecordTable, reading: IndexReading, first_limit: int | None
+    ) -> Iterator[Candidate]:
+        streams = [
+            self._partition(table, reading, partition, first_limit)
+            for partition in reading.partitions
+        ]
         if reading.consecutive:
             merged: Iterator[Candidate] = itertools.chain.from_iterable(streams)
         else:
@@ -169,8 +186,20 @@ class DynamoDBRecordStore(RecordReader):
                 yield candidate
 
     def _partition(
-        self, table: RecordTable, reading: IndexReading, partition: str
+        self,
+        table: RecordTable,
+        reading: IndexReading,
+        partition: str,
+        first_limit: int | None = None,
     ) -> Iterator[Candidate]:
+        for page in self._query_pages(table, reading, partition, first_limit):
+            yield from page
+
+    def _query_pages(
+        self, table: RecordTable, reading: IndexReading, partition: str, first_limit: int | None
+    ) -> Iterator[list[Candidate]]:
+        """The live records of one partition, a Query page at a time; the first page at most
+        `first_limit` items where given."""
         if reading.keys.empty:
             return
         index = reading.index
@@ -183,16 +212,20 @@ class DynamoDBRecordStore(RecordReader):
         query["ProjectionExpression"] = ", ".join(names)
         query["ExpressionAttributeNames"] |= names
         if reading.ordered:
-            query["Limit"] = QUERY_PAGE_LIMIT
+            query["Limit"] = min(QUERY_PAGE_LIMIT, first_limit or QUERY_PAGE_LIMIT)
         while True:
             page = self._call(table, "query", **query)
             now = now_text(self._now)
-            for item in page["Items"]:
-                if live(item, now):
-                    yield Candidate(item[RECORD]["S"], item[index.sort]["S"])
+            yield [
+                Candidate(item[RECORD]["S"], item[index.sort]["S"])
+                for item in page["Items"]
+                if live(item, now)
+            ]
             if "LastEvaluatedKey" not in page:
                 return
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+            if reading.ordered:
+                query["Limit"] = QUERY_PAGE_LIMIT
 
     def _count(self, table: RecordTable, reading: IndexReading, partition: str) -> int:
         if reading.keys.empty:

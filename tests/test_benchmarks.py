@@ -1,11 +1,16 @@
-"""The benchmark harness on a tiny configuration: each function answers its event, and
-make serve and a Prefect server answer the serve bench's requests.
+"""The benchmark harness on a tiny configuration: each function answers its event, make
+serve and a Prefect server answer the serve bench's requests, and the archive bench's
+queries.
 
 Only answers are checked here, never durations: `make bench` prints those.
 """
 
 import pytest
 
+from benchmarks.archive import PREFECT as ARCHIVE_PREFECT
+from benchmarks.archive import SERVICE as ARCHIVE_SERVICE
+from benchmarks.archive import measure_archive
+from benchmarks.archive_runs import TASK_RUNS_PER_FLOW_RUN
 from benchmarks.functions import LambdaFunction, load_event, template_functions
 from benchmarks.serve import PREFECT, SERVICE, measure_serve
 from benchmarks.warm import measure_function
@@ -54,3 +59,20 @@ def test_the_serve_bench_reads_and_lists_the_same_run_on_each_server() -> None:
         (PREFECT, 0, "list"): (200, 3),
     }
     assert {figure.rounds for figure in figures} == {2}
+
+
+@pytest.mark.slow  # a Prefect server and its client, DynamoDB Local and make serve
+def test_the_archive_bench_asks_each_query_of_both_servers_which_answer_alike() -> None:
+    # measure_archive raises where the two servers' first answers differ. Prefect holds them
+    # all: a slice of so few runs would leave out some of the flow's newest.
+    figures = measure_archive(flow_runs=30, prefect_flow_runs=30, rounds=2, warm_up=1)
+    runs = (30, 30 * TASK_RUNS_PER_FLOW_RUN)
+    assert (figures.flow_runs, figures.task_runs) == runs
+    assert (figures.prefect_flow_runs, figures.prefect_task_runs) == runs
+    answers = {(figure.server, figure.query): figure.status for figure in figures.queries}
+    queries = {figure.query for figure in figures.queries}
+    assert len(queries) == 6
+    assert answers == {
+        (server, query): 200 for server in (ARCHIVE_SERVICE, ARCHIVE_PREFECT) for query in queries
+    }
+    assert {figure.rounds for figure in figures.queries} == {2}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from api.settings import Settings
 from queries import Kind, Route, parse_body
 from storage.record_items import RecordToStore
-from storage.records import DynamoDBRecordStore
+from storage.records import QUERY_PAGE_LIMIT, DynamoDBRecordStore
 from tests.helpers import SettableClock
 from tests.test_queries import NOW, Archive, deployment, flow, flow_run, task_run, uid
 
@@ -24,21 +24,25 @@ if TYPE_CHECKING:
 
 
 class Reads:
-    """The DynamoDB calls a store makes: each operation, and the index of each Query."""
+    """The DynamoDB calls a store makes: each operation, and the index and the item limit
+    (None: none) of each Query."""
 
     def __init__(self) -> None:
         self.operations: Counter[str] = Counter()
         self.indexes: Counter[str] = Counter()
+        self.limits: list[int | None] = []
 
     def record(self, model: Any, params: dict[str, Any], **kwargs: Any) -> None:
         """On botocore's `provide-client-params`: the call's own parameters."""
         self.operations[model.name] += 1
         if model.name == "Query":
             self.indexes[params["IndexName"]] += 1
+            self.limits.append(params.get("Limit"))
 
     def clear(self) -> None:
         self.operations.clear()
         self.indexes.clear()
+        self.limits.clear()
 
 
 @pytest.fixture
@@ -224,8 +228,19 @@ def test_reading_stops_once_the_page_is_found_where_the_index_is_in_the_sorts_or
     assert ids_found(store, Route.FLOW_RUNS_FILTER, body) == archive.answer(
         Route.FLOW_RUNS_FILTER, body
     )
-    # One Query page (the index's newest first) of the flow's 1,200 runs, not all of them.
+    # One Query page (the index's newest first) of the flow's 1,200 runs, not all of them,
+    # holding the page and the next run (which tells whether it ties with the page's last).
     assert reads.indexes == Counter({"by-flow": 1})
+    assert reads.limits == [6]
+    # Where few of the runs read match, the first Query's 6 runs are not enough: the next
+    # Queries ask for full pages.
+    reads.clear()
+    few = {**body, "flow_runs": {"name": {"like_": "r5"}}}
+    assert ids_found(store, Route.FLOW_RUNS_FILTER, few) == archive.answer(
+        Route.FLOW_RUNS_FILTER, few
+    )
+    assert reads.limits[0] == 6
+    assert reads.limits[1:] == [QUERY_PAGE_LIMIT] * (len(reads.limits) - 1) != []
     # Sorted otherwise (by name), every run of the flow is read: pages of at most 1 MB.
     reads.clear()
     by_name = {**body, "sort": "NAME_ASC"}
