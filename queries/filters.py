@@ -21,6 +21,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from api.schemas import StateType  # Prefect's state types, defined once
 from queries.datetimes import DateTime
 from queries.records import Follow, Predicate, Record, Relation, UnanswerableFilter, time_of
 
@@ -28,18 +29,6 @@ from queries.records import Follow, Predicate, Record, Relation, UnanswerableFil
 class Operator(StrEnum):
     and_ = "and_"
     or_ = "or_"
-
-
-class StateType(StrEnum):
-    SCHEDULED = "SCHEDULED"
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    CANCELLED = "CANCELLED"
-    CRASHED = "CRASHED"
-    PAUSED = "PAUSED"
-    CANCELLING = "CANCELLING"
 
 
 def _always(record: Record, follow: Follow) -> bool:
