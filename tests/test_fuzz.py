@@ -8,12 +8,14 @@ Seeded (`derandomize`) and bounded, so every run sends the same requests.
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn, cast
 
 import pytest
 import schemathesis
+from botocore.exceptions import ClientError
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, settings
+from moto import mock_aws
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 from schemathesis.python.asgi import ASGIClient
@@ -24,10 +26,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.services import RepositoryProvider
+from api.services import RecordClient, RepositoryProvider
 from api.settings import Settings
 from local.app import local_app
-from storage.dynamodb import ITEM_SIZE_LIMIT
+from local.template_tables import create_tables
+from storage.dynamodb import ITEM_SIZE_LIMIT, dynamodb_client
 from storage.repository import (
     StateTooLarge,
     StorageMisconfigured,
@@ -38,6 +41,7 @@ from storage.table_shapes import FLOW_RUN_STATES
 from tests.helpers import API_VERSION_HEADER
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from schemathesis.specs.openapi.schemas import OpenApiCase
 
 pytestmark = pytest.mark.slow  # hundreds of generated requests per route
@@ -91,8 +95,32 @@ class Condition:
     server_error: int | None = None  # the one 5xx this condition calls for
 
 
-def with_storage(repository: BrokenRepository) -> Callable[[], FastAPI]:
-    return lambda: local_app(Settings(), lambda table, name, clock: repository)
+class FailingDynamoDB:
+    """The archive's DynamoDB in trouble: every call raises DynamoDB's error `code` at once,
+    as botocore raises it once its retries are spent (none are waited out here)."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def __getattr__(self, operation: str) -> Callable[..., NoReturn]:
+        def fail(**_: object) -> NoReturn:
+            raise ClientError({"Error": {"Code": self.code, "Message": "injected"}}, operation)
+
+        return fail
+
+
+def with_storage(
+    repository: BrokenRepository, archive_error: str | None = None
+) -> Callable[[], FastAPI]:
+    """The service with its states in `repository`, and its archived records on a DynamoDB
+    answering `archive_error` to every call (None: a healthy, empty archive)."""
+    record_client: RecordClient = dynamodb_client
+    if archive_error is not None:
+        failing = cast("DynamoDBClient", FailingDynamoDB(archive_error))
+        record_client = lambda: failing  # noqa: E731
+    return lambda: local_app(
+        Settings(), lambda table, name, clock: repository, record_client=record_client
+    )
 
 
 def throttled() -> Exception:
@@ -111,10 +139,12 @@ FAULTS = {
     "auth on": Condition(lambda: local_app(Settings(auth_string="admin:pass"))),
     "state too large": Condition(with_storage(BrokenRepository(too_large))),
     "DynamoDB unavailable": Condition(
-        with_storage(BrokenRepository(throttled, throttled)), server_error=503
+        with_storage(BrokenRepository(throttled, throttled), "ThrottlingException"),
+        server_error=503,
     ),
     "table missing": Condition(
-        with_storage(BrokenRepository(table_missing, table_missing)), server_error=500
+        with_storage(BrokenRepository(table_missing, table_missing), "ResourceNotFoundException"),
+        server_error=500,
     ),
 }
 
@@ -122,16 +152,19 @@ FAULTS = {
 # The arg-type ignores on `get_client`: schemathesis types an ASGI app's messages as dicts,
 # Starlette as any mutable mapping, so neither's `send` fits the other's signature.
 @pytest.fixture
-def healthy(repositories: RepositoryProvider) -> Iterator[ASGIClient]:
-    with asgi.get_client(local_app(Settings(), repositories)) as client:  # type: ignore[arg-type]
+def healthy(repositories: RepositoryProvider, record_client: RecordClient) -> Iterator[ASGIClient]:
+    app = local_app(Settings(), repositories, record_client=record_client)
+    with asgi.get_client(app) as client:  # type: ignore[arg-type]
         yield client
 
 
 @pytest.fixture(params=list(FAULTS))
 def fault(request: pytest.FixtureRequest) -> Iterator[tuple[Condition, ASGIClient]]:
     chosen = FAULTS[request.param]
-    with asgi.get_client(chosen.build()) as client:  # type: ignore[arg-type]  # one client for every generated call
-        yield chosen, client
+    with mock_aws():  # the healthy archive's tables, where a condition leaves it healthy
+        create_tables(dynamodb_client(), Settings())
+        with asgi.get_client(chosen.build()) as client:  # type: ignore[arg-type]  # one client for every generated call
+            yield chosen, client
 
 
 # Each case is sent as generated, then with the version header Prefect's client sends:
