@@ -31,7 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from api.settings import DYNAMODB_ENDPOINT_VARIABLE, TABLE_VARIABLES, Settings
+from api.settings import (
+    DYNAMODB_ENDPOINT_VARIABLE,
+    RECORD_TABLE_VARIABLES,
+    TABLE_VARIABLES,
+    Settings,
+)
 from local.container_images import DYNAMODB_PORT, ContainerImages, container_images
 from local.database import LOCAL_AWS_SETTINGS, LOCAL_CREDENTIALS
 from local.docker_engine import docker, docker_engine
@@ -220,6 +225,10 @@ def sam_local(build_dir: Path, architecture: str) -> Iterator[SamLocal]:
             **{
                 TABLE_VARIABLES[table].name: settings.table(table).name
                 for table in (FLOW_RUN_STATES, TASK_RUN_STATES)
+            },
+            **{
+                RECORD_TABLE_VARIABLES[table].name: name
+                for table, name in settings.record_table_names().items()
             },
         }
         environment_file.write_text(json.dumps({"Parameters": variables}))

@@ -88,7 +88,15 @@ def create_tables(client: "DynamoDBClient", settings: Settings) -> None:
         if name in existing:
             continue
         definition = table_definition(table)
-        client.create_table(TableName=name, **{key: definition[key] for key in _CREATE_TABLE_KEYS})
+        try:
+            client.create_table(
+                TableName=name, **{key: definition[key] for key in _CREATE_TABLE_KEYS}
+            )
+        except ClientError as error:
+            # Another process on the same emulator (a follower beside `make serve`) made it
+            # since the listing: wait for theirs as for ours.
+            if error.response["Error"]["Code"] != "ResourceInUseException":
+                raise
         client.get_waiter("table_exists").wait(
             TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30}
         )

@@ -9,11 +9,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.clock import utc_now
-from api.settings import Settings
+from api.services import RecordClient, RepositoryProvider
+from local.app import local_app
+from local.template_tables import create_tables
 from queries import Kind
 from storage.records import DynamoDBRecordStore
+from tests.helpers import API_VERSION_HEADER
 from tests.prefect_records import load_records
 from tests.prefect_source import Source
+from tests.test_import import fresh_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -60,10 +64,18 @@ ATTEMPTS = 3
 
 
 def test_the_archive_answers_as_the_prefect_it_copied(
-    source: Source, dynamodb: "DynamoDBClient", api: TestClient
+    source: Source,
+    dynamodb: "DynamoDBClient",
+    repositories: RepositoryProvider,
+    record_client: RecordClient,
 ) -> None:
-    store = DynamoDBRecordStore(Settings().record_table_names(), dynamodb, utc_now)
-    with source.http() as http:
+    # Tables of its own: DynamoDB Local is one server for the session, and other tests
+    # archive records of their own in the default tables.
+    settings = fresh_settings()
+    create_tables(dynamodb, settings)
+    store = DynamoDBRecordStore(settings.record_table_names(), dynamodb, utc_now)
+    app = local_app(settings, repositories, utc_now, record_client)
+    with source.http() as http, TestClient(app, headers=API_VERSION_HEADER) as api:
         loaded, _ = load_records(http, store)
         assert loaded[Kind.FLOW_RUN]
         assert loaded[Kind.TASK_RUN]
