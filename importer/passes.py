@@ -41,6 +41,7 @@ from importer.checkpoint import (
     SourceCheckpoint,
     kind_named,
 )
+from importer.destination import StateDestination
 from importer.progress import Progress, Summary
 from importer.records import NOUNS, RUN_RECORDS, UNTIMED, RecordCopier
 from importer.source import (
@@ -55,9 +56,9 @@ from importer.source import (
 )
 from importer.windows import EventWindows, Position, RunWindows, covered
 from storage.batch import BatchTables
-from storage.dynamodb import ITEM_SIZE_LIMIT, item_size, state_item
+from storage.dynamodb import item_size
 from storage.records import DynamoDBRecordStore
-from storage.repository import fixed_width_utc, state_to_store
+from storage.repository import fixed_width_utc
 from storage.table_shapes import ID
 
 if TYPE_CHECKING:
@@ -105,8 +106,7 @@ class Importer:
         self.source = source
         self.tables = tables
         self.checkpoints = checkpoint
-        self._table_names = {kind: settings.table(kind.table).name for kind in KINDS}
-        self._retention = {kind: settings.table(kind.table).retention for kind in KINDS}
+        self._destination = StateDestination.of(settings)
         self._executor = executor
         self._progress = progress or Progress()
         self._now = clock
@@ -115,7 +115,7 @@ class Importer:
         self.records = RecordCopier(
             source,
             DynamoDBRecordStore(settings.record_table_names(), tables.client, clock),
-            {RUN_RECORDS[kind]: self._retention[kind] for kind in KINDS},
+            {RUN_RECORDS[kind]: self._destination.retention[kind] for kind in KINDS},
             clock,
             self.summary,
         )
@@ -224,7 +224,7 @@ class Importer:
         missing: dict[RunKind, dict[str, dict[str, str]]] = {}
         for kind in KINDS:
             ids = [state for states in named[kind].values() for state in states]
-            stored = self.tables.stored_ids(self._table_names[kind], ids)
+            stored = self.tables.stored_ids(self._destination.tables[kind], ids)
             self.summary.states_present += len(stored)
             missing[kind] = {
                 run: {state: at for state, at in states.items() if state not in stored}
@@ -263,7 +263,7 @@ class Importer:
             for run in page
         ]
         current = [run.state_id for run in runs if run.state_id]
-        stored = self.tables.stored_ids(self._table_names[TASK_RUN], current)
+        stored = self.tables.stored_ids(self._destination.tables[TASK_RUN], current)
         return [run for run in runs if run.state_id and run.state_id not in stored]
 
     # --- what is left over: pending states, failed runs --------------------------------
@@ -339,7 +339,7 @@ class Importer:
         runs = list(runs)
         if not runs:
             return []
-        table = self._table_names[kind]
+        table = self._destination.tables[kind]
         read = list(self._executor.map(lambda run: self._read_run(kind, run), runs))
         copies = [copy for copy, _ in read]
         if len(runs) > 1 and all(copy.error is not None for copy in copies):
@@ -386,20 +386,14 @@ class Importer:
         now = fixed_width_utc(self._now())
         result = _RunStates()
         for state in states:
-            stored = state_to_store(
-                state.id,
-                run.id,
-                datetime.fromisoformat(state.timestamp),
-                state.document,
-                self._retention[kind],
-            )
+            stored = self._destination.stored(kind, run.id, state)
             if not stored.is_live(now):
                 self._count_expired()
                 continue
-            item = state_item(kind.table, stored)
-            size = item_size(item)
-            if size > ITEM_SIZE_LIMIT:
-                self._name_too_large(f"{kind.noun} state {state.id} of run {run.id}: {size:,} B")
+            item = self._destination.item(kind, stored)
+            if not self._destination.fits(item):
+                size = f"{item_size(item):,} B"
+                self._name_too_large(f"{kind.noun} state {state.id} of run {run.id}: {size}")
                 continue
             if state.id == run.state_id:
                 result.current = item

@@ -25,6 +25,7 @@ from api.clock import Clock
 from api.runs import RunKind
 from api.settings import Settings
 from importer.checkpoint import KINDS
+from importer.destination import StateDestination
 from importer.progress import Progress, Summary
 from importer.records import NOUNS, RUN_RECORDS, UNTIMED, expiry
 from importer.source import (
@@ -38,10 +39,9 @@ from importer.source import (
 from importer.windows import RunWindows, covered
 from queries import Kind
 from storage.batch import BatchTables
-from storage.dynamodb import ITEM_SIZE_LIMIT, item_size, state_item
 from storage.record_items import RecordToStore
 from storage.records import DynamoDBRecordStore, record_fits
-from storage.repository import StateRepository, StoredState, fixed_width_utc, state_to_store
+from storage.repository import StateRepository, StoredState, fixed_width_utc
 
 logger = logging.getLogger("prefect_run_states.importer")
 
@@ -120,8 +120,7 @@ class Verifier:
         self.source = source
         self._tables = tables
         self._repositories = repositories
-        self._table_names = {kind: settings.table(kind.table).name for kind in KINDS}
-        self._retention = {kind: settings.table(kind.table).retention for kind in KINDS}
+        self._destination = StateDestination.of(settings)
         self._executor = executor
         self._now = clock
         self._progress = progress or Progress()
@@ -207,9 +206,8 @@ class Verifier:
                 result.too_large += 1
             else:
                 unmatched.append(state_id)
-        deleted = (
-            self._tables.deleted_ids(self._table_names[kind], unmatched) if unmatched else set()
-        )
+        table = self._destination.tables[kind]
+        deleted = self._tables.deleted_ids(table, unmatched) if unmatched else set()
         result.deleted = len(deleted)
         result.differences += [
             Difference(record, run.id, state_id, "missing")
@@ -269,7 +267,7 @@ class Verifier:
 
     def _expiry(self, kind: RunKind, run: Run) -> datetime | None:
         """Until when the copy serves the run's record: the latest expiry of its states."""
-        retention = self._retention[kind]
+        retention = self._destination.retention[kind]
         if retention is None:
             return None
         times = [state.timestamp for state in self.source.run_states(kind, run.id)]
@@ -280,11 +278,11 @@ class Verifier:
         return not stored.is_live(fixed_width_utc(self._now()))
 
     def _too_large(self, kind: RunKind, run: Run, state: SourceState) -> bool:
-        return item_size(state_item(kind.table, self._stored(kind, run, state))) > ITEM_SIZE_LIMIT
+        item = self._destination.item(kind, self._stored(kind, run, state))
+        return not self._destination.fits(item)
 
     def _stored(self, kind: RunKind, run: Run, state: SourceState) -> StoredState:
-        moment = datetime.fromisoformat(state.timestamp)
-        return state_to_store(state.id, run.id, moment, state.document, self._retention[kind])
+        return self._destination.stored(kind, run.id, state)
 
 
 _COUNTS = (
