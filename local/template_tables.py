@@ -111,5 +111,19 @@ def _enable_time_to_live(
     try:
         client.update_time_to_live(TableName=name, TimeToLiveSpecification=specification)
     except ClientError as error:
-        if error.response["Error"]["Code"] != "UnknownOperationException":
+        code = error.response["Error"]["Code"]
+        if code == "UnknownOperationException":
+            return
+        # Another process on the same emulator turned it on since the table was made.
+        if code != "ValidationException" or not _time_to_live_on(client, name, specification):
             raise
+
+
+def _time_to_live_on(
+    client: "DynamoDBClient", name: str, specification: "TimeToLiveSpecificationTypeDef"
+) -> bool:
+    described = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    return (
+        described.get("TimeToLiveStatus") in ("ENABLED", "ENABLING")
+        and described.get("AttributeName") == specification["AttributeName"]
+    )

@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from fastapi import FastAPI
@@ -34,7 +34,7 @@ from api.settings import (
 )
 from local.invoke import function_ids, function_properties, template_handler
 from local.paths import PROJECT, REQUIREMENTS
-from local.template_tables import load_template, table_logical_id
+from local.template_tables import create_tables, load_template, table_logical_id
 from storage.dynamodb import dynamodb_client
 from storage.table_shapes import (
     CHECKPOINT_KEY_PREFIX,
@@ -66,6 +66,7 @@ from tests.template import (
     state_route,
     the_http_api,
 )
+from tests.test_import import fresh_settings
 
 TABLES = (FLOW_RUN_STATES, TASK_RUN_STATES)
 PSEUDO_PARAMETERS = frozenset(
@@ -81,6 +82,9 @@ PSEUDO_PARAMETERS = frozenset(
     }
 )
 _SUB_VARIABLE = re.compile(r"\$\{(?!!)([^}]+)\}")  # ${Name} or ${Name.Attribute}, not ${!literal}
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 # --- references ------------------------------------------------------------------------
@@ -686,6 +690,32 @@ def test_the_tests_tables_are_the_templates(dynamodb: Any, table: StateTable | R
         ),
         key=str,
     ) == sorted(deployed["GlobalSecondaryIndexes"], key=str)
+
+
+class _ListedBeforeAnotherMadeThem:
+    """A client whose table listing was taken before another process made the tables."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def list_tables(self) -> dict[str, list[str]]:
+        return {"TableNames": []}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_tables_another_process_made_meanwhile_are_taken_as_made(dynamodb: Any) -> None:
+    """`make serve` and a follower beside it may both create the tables on one emulator: the
+    second finds each table made (and its TTL on) after it listed them, and goes on."""
+    settings = fresh_settings()
+    create_tables(dynamodb, settings)
+    create_tables(cast("DynamoDBClient", _ListedBeforeAnotherMadeThem(dynamodb)), settings)
+    names = [settings.table(table).name for table in TABLES]
+    names += settings.record_table_names().values()
+    for name in names:
+        described = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        assert described["TimeToLiveStatus"] == "ENABLED", name
 
 
 # --- the bundle's dependencies ---------------------------------------------------------
