@@ -141,3 +141,27 @@ def test_a_stale_name_is_found_missing() -> None:
         "api.settings.Settings.no_such_method",
     }
     assert missing(present | stale) == sorted(stale)
+
+
+def test_every_setting_and_template_parameter_is_documented() -> None:
+    """docs/configuration.md gives each variable the service reads and each parameter the
+    template takes (a new one fails here until it is described)."""
+    from api.settings import (
+        AUTH_STRING_ARN_VARIABLE,
+        AUTH_STRING_VARIABLE,
+        DYNAMODB_ENDPOINT_VARIABLE,
+        LOG_LEVEL_VARIABLE,
+        RECORD_TABLE_VARIABLES,
+        TABLE_VARIABLES,
+    )
+    from local.template_tables import load_template
+
+    names = [AUTH_STRING_ARN_VARIABLE, AUTH_STRING_VARIABLE, DYNAMODB_ENDPOINT_VARIABLE]
+    names.append(LOG_LEVEL_VARIABLE)
+    for variables in TABLE_VARIABLES.values():
+        names += [variables.name, variables.retention_days]
+    names += [variable.name for variable in RECORD_TABLE_VARIABLES.values()]
+    names += list(load_template()["Parameters"])
+    spans = code_in((PROJECT / "docs" / "configuration.md").read_text())
+    documented = {word for span in spans for word in re.findall(r"\w+", span)}
+    assert [name for name in names if name not in documented] == []
