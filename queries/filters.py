@@ -2,9 +2,12 @@
 
 Each model validates as Prefect's does (same fields, types, defaults; an unknown key is
 `extra_forbidden`), and its `_conditions` is the record-side reading of Prefect's
-`_get_filter_list`, condition for condition: the one place that filter's meaning lives.
-`predicate()` combines them as Prefect's `as_sql_filter` does: no condition is TRUE whatever
-the operator; otherwise AND, or OR where the model has `operator: "or_"`.
+`_get_filter_list`, condition for condition. Each operator's reading (`any_`, `not_any_`,
+`is_null_`, `like_`, `before_`, ...), with Prefect's test of whether it is a condition at
+all, is written once below as a function of the column it reads; most models are one of a
+few shapes (`_AnyOf`, `_TimeRange`, ...) that apply those to the `column` the model names.
+`predicate()` combines the conditions as Prefect's `as_sql_filter` does: no condition is TRUE
+whatever the operator; otherwise AND, or OR where the model has `operator: "or_"`.
 
 SQL's NULL is read as Prefect's SQLite reads it: a comparison with NULL (`state_type NOT IN
 (...)` where `state_type` is null, `end_time <= t` where `end_time` is null) does not match,
@@ -76,25 +79,42 @@ class OperatorFilterModel(FilterModel):
         return _all(conditions) if self.operator is Operator.and_ else _any(conditions)
 
 
-# Conditions on one field of a record, each as Prefect's SQL reads on SQLite.
+# Conditions on one column of a record, each as Prefect's SQL reads on SQLite. Each takes
+# the operator's value as the body gives it and returns the condition, or none where Prefect
+# adds none for that value.
 
 
-def _ids(values: Sequence[UUID]) -> frozenset[str]:
+def _texts(values: Sequence[object]) -> frozenset[str]:
+    """The values as records hold them: a UUID's or a state type's text, a string itself."""
     return frozenset(str(value) for value in values)
 
 
-def _in(field: str, values: frozenset[str]) -> Predicate:
+def _in(column: str, values: frozenset[str]) -> Predicate:
     """`column IN (values)`: an empty list matches nothing, nor does a null column."""
-    return lambda record, follow: record.get(field) in values
+    return lambda record, follow: record.get(column) in values
 
 
-def _not_in(field: str, values: frozenset[str]) -> Predicate:
-    """`column NOT IN (values)`: a null column is NULL, which does not match."""
-    return lambda record, follow: (value := record.get(field)) is not None and value not in values
+def _any_of(column: str, values: Sequence[object] | None) -> list[Predicate]:
+    """`any_`, where given: `column IN (values)`."""
+    return [] if values is None else [_in(column, _texts(values))]
 
 
-def _is_null(field: str, null: bool) -> Predicate:
-    return lambda record, follow: (record.get(field) is None) is null
+def _not_any_of(column: str, values: Sequence[object] | None) -> list[Predicate]:
+    """`not_any_`, where not empty: `column NOT IN (values)`; a null column is NULL, which
+    does not match."""
+    if not values:
+        return []
+    excluded = _texts(values)
+    return [
+        lambda record, follow: (value := record.get(column)) is not None and value not in excluded
+    ]
+
+
+def _null(column: str, is_null: bool | None) -> list[Predicate]:
+    """`is_null_`, where given: `column IS NULL` (or `IS NOT NULL`)."""
+    if is_null is None:
+        return []
+    return [lambda record, follow: (record.get(column) is None) is is_null]
 
 
 def _ascii_lower(text: str) -> str:
@@ -114,9 +134,9 @@ def sql_like(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL)
 
 
-def _matches_like(field: str, patterns: Sequence[re.Pattern[str]]) -> Predicate:
+def _matches_like(column: str, patterns: Sequence[re.Pattern[str]]) -> Predicate:
     def condition(record: Record, follow: Follow) -> bool:
-        value = record.get(field)
+        value = record.get(column)
         if value is None:
             return False
         lowered = _ascii_lower(value)
@@ -125,50 +145,64 @@ def _matches_like(field: str, patterns: Sequence[re.Pattern[str]]) -> Predicate:
     return condition
 
 
-def like(field: str, text: str) -> Predicate:
+def like(column: str, text: str) -> Predicate:
     """Prefect's `like_`: `ilike(f"%{text}%")`, a case-insensitive (ASCII) partial match."""
-    return _matches_like(field, [sql_like(f"%{text}%")])
+    return _matches_like(column, [sql_like(f"%{text}%")])
 
 
-def _time_at_or_before(read: Callable[[Record], datetime | None], bound: datetime) -> Predicate:
-    return lambda record, follow: (value := read(record)) is not None and value <= bound
+def _like(column: str, text: str | None) -> list[Predicate]:
+    """`like_`, where not empty."""
+    return [like(column, text)] if text else []
 
 
-def _time_at_or_after(read: Callable[[Record], datetime | None], bound: datetime) -> Predicate:
-    return lambda record, follow: (value := read(record)) is not None and value >= bound
-
-
-def _field_time(field: str) -> Callable[[Record], datetime | None]:
-    return lambda record: time_of(record, field)
+def _starts_with_any(column: str, prefixes: Sequence[str] | None) -> list[Predicate]:
+    """`startswith_`, where given: `ilike(f"{prefix}%")` for each prefix, OR-ed."""
+    if prefixes is None:
+        return []
+    return [_matches_like(column, [sql_like(f"{prefix}%") for prefix in prefixes])]
 
 
 def _time_bounds(
     read: Callable[[Record], datetime | None], before: datetime | None, after: datetime | None
 ) -> list[Predicate]:
-    """Inclusive bounds, as Prefect's `<=` and `>=`."""
-    conditions = []
+    """`before_` and `after_`, where given: inclusive bounds, as Prefect's `<=` and `>=`; a
+    record without the time matches neither."""
+    conditions: list[Predicate] = []
     if before is not None:
-        conditions.append(_time_at_or_before(read, before))
+        conditions.append(
+            lambda record, follow: (value := read(record)) is not None and value <= before
+        )
     if after is not None:
-        conditions.append(_time_at_or_after(read, after))
+        conditions.append(
+            lambda record, follow: (value := read(record)) is not None and value >= after
+        )
     return conditions
 
 
-def _tags_all(tags: Sequence[str]) -> Predicate:
-    """`tags ?& array`: a superset of the list (SQLite: distinct matches >= distinct needles)."""
+def _tags_all(tags: Sequence[str] | None) -> list[Predicate]:
+    """`all_`, where not empty: `tags ?& array`, a superset of the list (SQLite: distinct
+    matches >= distinct needles)."""
+    if not tags:
+        return []
     needles = frozenset(tags)
-    return lambda record, follow: needles <= frozenset(record.get("tags") or ())
+    return [lambda record, follow: needles <= frozenset(record.get("tags") or ())]
 
 
-def _tags_any(tags: Sequence[str]) -> Predicate:
-    """`tags ?| array`: shares a tag with the list; an empty list matches nothing."""
+def _tags_any(tags: Sequence[str] | None) -> list[Predicate]:
+    """`any_`, where given: `tags ?| array`, shares a tag with the list; an empty list
+    matches nothing."""
+    if tags is None:
+        return []
     needles = frozenset(tags)
-    return lambda record, follow: not needles.isdisjoint(record.get("tags") or ())
+    return [lambda record, follow: not needles.isdisjoint(record.get("tags") or ())]
 
 
-def _tags_empty(empty: bool) -> Predicate:
-    """`tags == []` (or `!= []`): SQLite compares the JSON text with `[]`."""
-    return lambda record, follow: (not record.get("tags")) is empty
+def _tags_empty(empty: bool | None) -> list[Predicate]:
+    """`is_null_` on tags, where given: `tags == []` (or `!= []`): SQLite compares the JSON
+    text with `[]`."""
+    if empty is None:
+        return []
+    return [lambda record, follow: (not record.get("tags")) is empty]
 
 
 def _exists(relation: Relation, predicate: Predicate = _always) -> Predicate:
@@ -177,64 +211,122 @@ def _exists(relation: Relation, predicate: Predicate = _always) -> Predicate:
     )
 
 
-# Flows.
+def _has_related(relation: Relation, present: bool | None) -> list[Predicate]:
+    """Where given: the record has a related record (`EXISTS`), or has none."""
+    if present is None:
+        return []
+    exists = _exists(relation)
+    return [exists if present else lambda record, follow: not exists(record, follow)]
 
 
-class FlowFilterId(FilterModel):
-    any_: list[UUID] | None = None
-    not_any_: list[UUID] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("id", _ids(self.any_)))
-        if self.not_any_:
-            conditions.append(_not_in("id", _ids(self.not_any_)))
-        return conditions
+# The shapes most sub-filters share: Prefect's fields, each read by its function above on the
+# record's `column`, which each model names.
 
 
-class FlowFilterDeployment(OperatorFilterModel):
-    is_null_: bool | None = None
+class _AnyOf[T](FilterModel):
+    column: ClassVar[str]
+
+    any_: list[T] | None = None
 
     def _conditions(self) -> list[Predicate]:
-        if self.is_null_ is None:
-            return []
-        has_deployment = _exists(Relation.DEPLOYMENTS_OF_FLOW)
-        if self.is_null_:
-            return [lambda record, follow: not has_deployment(record, follow)]
-        return [has_deployment]
+        return _any_of(self.column, self.any_)
 
 
-class FlowFilterName(FilterModel):
-    any_: list[str] | None = None
+class _AnyOrNotAnyOf[T](_AnyOf[T]):
+    not_any_: list[T] | None = None
+
+    def _conditions(self) -> list[Predicate]:
+        return [*super()._conditions(), *_not_any_of(self.column, self.not_any_)]
+
+
+class _AnyOrLike(_AnyOf[str]):
     like_: str | None = None
 
     def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("name", frozenset(self.any_)))
-        if self.like_:
-            conditions.append(like("name", self.like_))
-        return conditions
+        return [*super()._conditions(), *_like(self.column, self.like_)]
 
 
-class FlowFilterTags(OperatorFilterModel):
+class _AnyOfOrNull[T](OperatorFilterModel):
+    column: ClassVar[str]
+
+    any_: list[T] | None = None
+    is_null_: bool | None = None
+
+    def _conditions(self) -> list[Predicate]:
+        return [*_any_of(self.column, self.any_), *_null(self.column, self.is_null_)]
+
+
+class _TimeRange(FilterModel):
+    column: ClassVar[str]
+
+    before_: DateTime | None = None
+    after_: DateTime | None = None
+
+    def _time(self, record: Record) -> datetime | None:
+        """The time the bounds read: the column's."""
+        return time_of(record, self.column)
+
+    def _conditions(self) -> list[Predicate]:
+        return _time_bounds(self._time, self.before_, self.after_)
+
+
+class _TimeRangeOrNull(_TimeRange):
+    is_null_: bool | None = None
+
+    def _conditions(self) -> list[Predicate]:
+        return [*super()._conditions(), *_null(self.column, self.is_null_)]
+
+
+class _AllTags(OperatorFilterModel):
     all_: list[str] | None = None
     is_null_: bool | None = None
 
     def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.all_:
-            conditions.append(_tags_all(self.all_))
-        if self.is_null_ is not None:
-            conditions.append(_tags_empty(self.is_null_))
-        return conditions
+        return [*_tags_all(self.all_), *_tags_empty(self.is_null_)]
+
+
+class _AllOrAnyTags(OperatorFilterModel):
+    all_: list[str] | None = None
+    any_: list[str] | None = None
+    is_null_: bool | None = None
+
+    def _conditions(self) -> list[Predicate]:
+        return [*_tags_all(self.all_), *_tags_any(self.any_), *_tags_empty(self.is_null_)]
 
 
 def _parts(*parts: FilterModel | None) -> list[Predicate]:
     """A composite filter's conditions: each part given, trivial or not (a trivial part is
     TRUE, which under `or_` makes the whole TRUE, as in Prefect)."""
     return [part.predicate() for part in parts if part is not None]
+
+
+def _nontrivial_parts(*parts: FilterModel | None) -> list[Predicate]:
+    """A state filter's conditions: Prefect leaves out a part that is `sa.true()`, so under
+    `or_` a trivial `type` does not make the whole TRUE."""
+    return [part.predicate() for part in parts if part is not None and part.has_conditions()]
+
+
+# Flows.
+
+
+class FlowFilterId(_AnyOrNotAnyOf[UUID]):
+    column = "id"
+
+
+class FlowFilterDeployment(OperatorFilterModel):
+    is_null_: bool | None = None
+
+    def _conditions(self) -> list[Predicate]:
+        has_deployment = None if self.is_null_ is None else not self.is_null_
+        return _has_related(Relation.DEPLOYMENTS_OF_FLOW, has_deployment)
+
+
+class FlowFilterName(_AnyOrLike):
+    column = "name"
+
+
+class FlowFilterTags(_AllTags):
+    pass
 
 
 class FlowFilter(OperatorFilterModel):
@@ -250,105 +342,32 @@ class FlowFilter(OperatorFilterModel):
 # Flow runs.
 
 
-class FlowRunFilterId(FilterModel):
-    any_: list[UUID] | None = None
-    not_any_: list[UUID] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("id", _ids(self.any_)))
-        if self.not_any_:
-            conditions.append(_not_in("id", _ids(self.not_any_)))
-        return conditions
+class FlowRunFilterId(_AnyOrNotAnyOf[UUID]):
+    column = "id"
 
 
-class FlowRunFilterName(FilterModel):
-    any_: list[str] | None = None
-    like_: str | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("name", frozenset(self.any_)))
-        if self.like_:
-            conditions.append(like("name", self.like_))
-        return conditions
+class FlowRunFilterName(_AnyOrLike):
+    column = "name"
 
 
-class FlowRunFilterTags(OperatorFilterModel):
-    all_: list[str] | None = None
-    any_: list[str] | None = None
-    is_null_: bool | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.all_:
-            conditions.append(_tags_all(self.all_))
-        if self.any_ is not None:
-            conditions.append(_tags_any(self.any_))
-        if self.is_null_ is not None:
-            conditions.append(_tags_empty(self.is_null_))
-        return conditions
+class FlowRunFilterTags(_AllOrAnyTags):
+    pass
 
 
-class FlowRunFilterDeploymentId(OperatorFilterModel):
-    any_: list[UUID] | None = None
-    is_null_: bool | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("deployment_id", _ids(self.any_)))
-        if self.is_null_ is not None:
-            conditions.append(_is_null("deployment_id", self.is_null_))
-        return conditions
+class FlowRunFilterDeploymentId(_AnyOfOrNull[UUID]):
+    column = "deployment_id"
 
 
-class FlowRunFilterWorkQueueName(OperatorFilterModel):
-    any_: list[str] | None = None
-    is_null_: bool | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("work_queue_name", frozenset(self.any_)))
-        if self.is_null_ is not None:
-            conditions.append(_is_null("work_queue_name", self.is_null_))
-        return conditions
+class FlowRunFilterWorkQueueName(_AnyOfOrNull[str]):
+    column = "work_queue_name"
 
 
-class FlowRunFilterStateType(FilterModel):
-    any_: list[StateType] | None = None
-    not_any_: list[StateType] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("state_type", frozenset(item.value for item in self.any_)))
-        if self.not_any_:
-            values = frozenset(item.value for item in self.not_any_)
-            conditions.append(_not_in("state_type", values))
-        return conditions
+class FlowRunFilterStateType(_AnyOrNotAnyOf[StateType]):
+    column = "state_type"
 
 
-class FlowRunFilterStateName(FilterModel):
-    any_: list[str] | None = None
-    not_any_: list[str] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("state_name", frozenset(self.any_)))
-        if self.not_any_:
-            conditions.append(_not_in("state_name", frozenset(self.not_any_)))
-        return conditions
-
-
-def _nontrivial_parts(*parts: FilterModel | None) -> list[Predicate]:
-    """A state filter's conditions: Prefect leaves out a part that is `sa.true()`, so under
-    `or_` a trivial `type` does not make the whole TRUE."""
-    return [part.predicate() for part in parts if part is not None and part.has_conditions()]
+class FlowRunFilterStateName(_AnyOrNotAnyOf[str]):
+    column = "state_name"
 
 
 class FlowRunFilterState(OperatorFilterModel):
@@ -359,11 +378,8 @@ class FlowRunFilterState(OperatorFilterModel):
         return _nontrivial_parts(self.type, self.name)
 
 
-class FlowRunFilterFlowVersion(FilterModel):
-    any_: list[str] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        return [] if self.any_ is None else [_in("flow_version", frozenset(self.any_))]
+class FlowRunFilterFlowVersion(_AnyOf[str]):
+    column = "flow_version"
 
 
 def flow_run_start(record: Record) -> datetime | None:
@@ -372,44 +388,23 @@ def flow_run_start(record: Record) -> datetime | None:
     return time_of(record, "start_time") or time_of(record, "expected_start_time")
 
 
-class FlowRunFilterStartTime(FilterModel):
-    before_: DateTime | None = None
-    after_: DateTime | None = None
-    is_null_: bool | None = None
+class FlowRunFilterStartTime(_TimeRangeOrNull):
+    column = "start_time"  # what `is_null_` reads; the bounds read `flow_run_start`
 
-    def _conditions(self) -> list[Predicate]:
-        conditions = _time_bounds(flow_run_start, self.before_, self.after_)
-        if self.is_null_ is not None:
-            conditions.append(_is_null("start_time", self.is_null_))
-        return conditions
+    def _time(self, record: Record) -> datetime | None:
+        return flow_run_start(record)
 
 
-class FlowRunFilterEndTime(FilterModel):
-    before_: DateTime | None = None
-    after_: DateTime | None = None
-    is_null_: bool | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = _time_bounds(_field_time("end_time"), self.before_, self.after_)
-        if self.is_null_ is not None:
-            conditions.append(_is_null("end_time", self.is_null_))
-        return conditions
+class FlowRunFilterEndTime(_TimeRangeOrNull):
+    column = "end_time"
 
 
-class FlowRunFilterExpectedStartTime(FilterModel):
-    before_: DateTime | None = None
-    after_: DateTime | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        return _time_bounds(_field_time("expected_start_time"), self.before_, self.after_)
+class FlowRunFilterExpectedStartTime(_TimeRange):
+    column = "expected_start_time"
 
 
-class FlowRunFilterNextScheduledStartTime(FilterModel):
-    before_: DateTime | None = None
-    after_: DateTime | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        return _time_bounds(_field_time("next_scheduled_start_time"), self.before_, self.after_)
+class FlowRunFilterNextScheduledStartTime(_TimeRange):
+    column = "next_scheduled_start_time"
 
 
 class FlowRunFilterParentFlowRunId(OperatorFilterModel):
@@ -418,38 +413,24 @@ class FlowRunFilterParentFlowRunId(OperatorFilterModel):
     def _conditions(self) -> list[Predicate]:
         if self.any_ is None:
             return []
-        return [_exists(Relation.PARENT_TASK_RUN, _in("flow_run_id", _ids(self.any_)))]
+        return [_exists(Relation.PARENT_TASK_RUN, _in("flow_run_id", _texts(self.any_)))]
 
 
-class FlowRunFilterParentTaskRunId(OperatorFilterModel):
-    any_: list[UUID] | None = None
-    is_null_: bool | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("parent_task_run_id", _ids(self.any_)))
-        if self.is_null_ is not None:
-            conditions.append(_is_null("parent_task_run_id", self.is_null_))
-        return conditions
+class FlowRunFilterParentTaskRunId(_AnyOfOrNull[UUID]):
+    column = "parent_task_run_id"
 
 
-class FlowRunFilterIdempotencyKey(FilterModel):
-    any_: list[str] | None = None
-    not_any_: list[str] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("idempotency_key", frozenset(self.any_)))
-        if self.not_any_:
-            conditions.append(_not_in("idempotency_key", frozenset(self.not_any_)))
-        return conditions
+class FlowRunFilterIdempotencyKey(_AnyOrNotAnyOf[str]):
+    column = "idempotency_key"
 
 
-def _created_by_in(key: str, values: frozenset[str]) -> Predicate:
-    """`json_extract(created_by, '$.<key>') IN (values)`: null where there is no creator."""
-    return lambda record, follow: (record.get("created_by") or {}).get(key) in values
+def _created_by_in(key: str, values: Sequence[object] | None) -> list[Predicate]:
+    """`json_extract(created_by, '$.<key>') IN (values)`, where given: null where there is
+    no creator."""
+    if values is None:
+        return []
+    allowed = _texts(values)
+    return [lambda record, follow: (record.get("created_by") or {}).get(key) in allowed]
 
 
 class FlowRunFilterCreatedBy(OperatorFilterModel):
@@ -458,14 +439,11 @@ class FlowRunFilterCreatedBy(OperatorFilterModel):
     is_null_: bool | None = None
 
     def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.id_ is not None:
-            conditions.append(_created_by_in("id", _ids(self.id_)))
-        if self.type_ is not None:
-            conditions.append(_created_by_in("type", frozenset(self.type_)))
-        if self.is_null_ is not None:
-            conditions.append(_is_null("created_by", self.is_null_))
-        return conditions
+        return [
+            *_created_by_in("id", self.id_),
+            *_created_by_in("type", self.type_),
+            *_null("created_by", self.is_null_),
+        ]
 
 
 class FlowRunFilter(OperatorFilterModel):
@@ -527,60 +505,29 @@ class TaskRunFilterFlowRunId(OperatorFilterModel):
     def _conditions(self) -> list[Predicate]:
         # Prefect's precedence: `is_null_: true` alone counts (any_ is then ignored); the
         # default `is_null_: false` means "has a flow run" only where there is no `any_`.
-        if self.is_null_ is True:
-            return [_is_null("flow_run_id", True)]
-        if self.is_null_ is False and self.any_ is None:
-            return [_is_null("flow_run_id", False)]
-        return [] if self.any_ is None else [_in("flow_run_id", _ids(self.any_))]
+        if self.is_null_ is True or (self.is_null_ is False and self.any_ is None):
+            return _null("flow_run_id", self.is_null_)
+        return _any_of("flow_run_id", self.any_)
 
 
-class TaskRunFilterId(FilterModel):
-    any_: list[UUID] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        return [] if self.any_ is None else [_in("id", _ids(self.any_))]
+class TaskRunFilterId(_AnyOf[UUID]):
+    column = "id"
 
 
-class TaskRunFilterName(FilterModel):
-    any_: list[str] | None = None
-    like_: str | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("name", frozenset(self.any_)))
-        if self.like_:
-            conditions.append(like("name", self.like_))
-        return conditions
+class TaskRunFilterName(_AnyOrLike):
+    column = "name"
 
 
-class TaskRunFilterTags(OperatorFilterModel):
-    all_: list[str] | None = None
-    is_null_: bool | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.all_:
-            conditions.append(_tags_all(self.all_))
-        if self.is_null_ is not None:
-            conditions.append(_tags_empty(self.is_null_))
-        return conditions
+class TaskRunFilterTags(_AllTags):
+    pass
 
 
-class TaskRunFilterStateType(FilterModel):
-    any_: list[StateType] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        if self.any_ is None:
-            return []
-        return [_in("state_type", frozenset(item.value for item in self.any_))]
+class TaskRunFilterStateType(_AnyOf[StateType]):
+    column = "state_type"
 
 
-class TaskRunFilterStateName(FilterModel):
-    any_: list[str] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        return [] if self.any_ is None else [_in("state_name", frozenset(self.any_))]
+class TaskRunFilterStateName(_AnyOf[str]):
+    column = "state_name"
 
 
 class TaskRunFilterState(OperatorFilterModel):
@@ -595,44 +542,19 @@ class TaskRunFilterSubFlowRuns(FilterModel):
     exists_: bool | None = None
 
     def _conditions(self) -> list[Predicate]:
-        if self.exists_ is None:
-            return []
-        has_subflow_run = _exists(Relation.SUBFLOW_RUNS)
-        if self.exists_:
-            return [has_subflow_run]
-        return [lambda record, follow: not has_subflow_run(record, follow)]
+        return _has_related(Relation.SUBFLOW_RUNS, self.exists_)
 
 
-class TaskRunFilterStartTime(FilterModel):
-    before_: DateTime | None = None
-    after_: DateTime | None = None
-    is_null_: bool | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = _time_bounds(_field_time("start_time"), self.before_, self.after_)
-        if self.is_null_ is not None:
-            conditions.append(_is_null("start_time", self.is_null_))
-        return conditions
+class TaskRunFilterStartTime(_TimeRangeOrNull):
+    column = "start_time"
 
 
-class TaskRunFilterEndTime(FilterModel):
-    before_: DateTime | None = None
-    after_: DateTime | None = None
-    is_null_: bool | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = _time_bounds(_field_time("end_time"), self.before_, self.after_)
-        if self.is_null_ is not None:
-            conditions.append(_is_null("end_time", self.is_null_))
-        return conditions
+class TaskRunFilterEndTime(_TimeRangeOrNull):
+    column = "end_time"
 
 
-class TaskRunFilterExpectedStartTime(FilterModel):
-    before_: DateTime | None = None
-    after_: DateTime | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        return _time_bounds(_field_time("expected_start_time"), self.before_, self.after_)
+class TaskRunFilterExpectedStartTime(_TimeRange):
+    column = "expected_start_time"
 
 
 class TaskRunFilter(OperatorFilterModel):
@@ -663,30 +585,12 @@ class TaskRunFilter(OperatorFilterModel):
 # Deployments.
 
 
-class DeploymentFilterId(FilterModel):
-    any_: list[UUID] | None = None
-    not_any_: list[UUID] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("id", _ids(self.any_)))
-        if self.not_any_:
-            conditions.append(_not_in("id", _ids(self.not_any_)))
-        return conditions
+class DeploymentFilterId(_AnyOrNotAnyOf[UUID]):
+    column = "id"
 
 
-class DeploymentFilterName(FilterModel):
-    any_: list[str] | None = None
-    like_: str | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("name", frozenset(self.any_)))
-        if self.like_:
-            conditions.append(like("name", self.like_))
-        return conditions
+class DeploymentFilterName(_AnyOrLike):
+    column = "name"
 
 
 class DeploymentOrFlowNameFilter(FilterModel):
@@ -710,11 +614,8 @@ class DeploymentFilterPaused(FilterModel):
         return [lambda record, follow: record.get("paused") is paused]
 
 
-class DeploymentFilterWorkQueueName(FilterModel):
-    any_: list[str] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        return [] if self.any_ is None else [_in("work_queue_name", frozenset(self.any_))]
+class DeploymentFilterWorkQueueName(_AnyOf[str]):
+    column = "work_queue_name"
 
 
 class DeploymentFilterConcurrencyLimit(FilterModel):
@@ -728,20 +629,8 @@ class DeploymentFilterConcurrencyLimit(FilterModel):
         return []
 
 
-class DeploymentFilterTags(OperatorFilterModel):
-    all_: list[str] | None = None
-    any_: list[str] | None = None
-    is_null_: bool | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.all_:
-            conditions.append(_tags_all(self.all_))
-        if self.any_ is not None:
-            conditions.append(_tags_any(self.any_))
-        if self.is_null_ is not None:
-            conditions.append(_tags_empty(self.is_null_))
-        return conditions
+class DeploymentFilterTags(_AllOrAnyTags):
+    pass
 
 
 class DeploymentFilter(OperatorFilterModel):
@@ -775,29 +664,17 @@ def _has_work_queue(record: Record, follow: Follow) -> bool:
     return record.get("work_queue_id") is not None
 
 
-class WorkQueueFilterId(FilterModel):
-    any_: list[UUID] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        return [] if self.any_ is None else [_in("work_queue_id", _ids(self.any_))]
+class WorkQueueFilterId(_AnyOf[UUID]):
+    column = "work_queue_id"
 
 
-def _starts_with_any(field: str, prefixes: Sequence[str]) -> Predicate:
-    """Prefect's `startswith_`: `ilike(f"{prefix}%")` for each prefix, OR-ed."""
-    return _matches_like(field, [sql_like(f"{prefix}%") for prefix in prefixes])
+class WorkQueueFilterName(_AnyOf[str]):
+    column = "work_queue_name"
 
-
-class WorkQueueFilterName(FilterModel):
-    any_: list[str] | None = None
     startswith_: list[str] | None = None
 
     def _conditions(self) -> list[Predicate]:
-        conditions = []
-        if self.any_ is not None:
-            conditions.append(_in("work_queue_name", frozenset(self.any_)))
-        if self.startswith_ is not None:
-            conditions.append(_starts_with_any("work_queue_name", self.startswith_))
-        return conditions
+        return [*super()._conditions(), *_starts_with_any(self.column, self.startswith_)]
 
 
 class WorkQueueFilter(OperatorFilterModel):
@@ -811,18 +688,12 @@ class WorkQueueFilter(OperatorFilterModel):
         return _all([_has_work_queue, super().predicate()])
 
 
-class WorkPoolFilterId(FilterModel):
-    any_: list[UUID] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        return [] if self.any_ is None else [_in("work_pool_id", _ids(self.any_))]
+class WorkPoolFilterId(_AnyOf[UUID]):
+    column = "work_pool_id"
 
 
-class WorkPoolFilterName(FilterModel):
-    any_: list[str] | None = None
-
-    def _conditions(self) -> list[Predicate]:
-        return [] if self.any_ is None else [_in("work_pool_name", frozenset(self.any_))]
+class WorkPoolFilterName(_AnyOf[str]):
+    column = "work_pool_name"
 
 
 class WorkPoolFilterType(FilterModel):
