@@ -182,6 +182,28 @@ def choose(body: Body, known_months: KnownMonths) -> Reading:
             return _named(table, facts, sort, conditions)
 
 
+def _by_state(
+    table: RecordTable,
+    runs: str,
+    state_types: Iterable[str],
+    sort: Sort | None,
+    times: TimeRange | None,
+    time_conditions: set[tuple[str, ...]],
+    conditions: Conditions,
+) -> IndexReading:
+    """The runs (`runs`, the body's filter of them) in `state.type.any_`'s types, within
+    `times` on by-state's sort key: exact where the body says no more than those."""
+    return _index_reading(
+        table,
+        "by-state",
+        state_types,
+        sort,
+        _time_range(times),
+        exact_conditions={(runs, "state", "type", "any_")} | time_conditions,
+        conditions=conditions,
+    )
+
+
 def _flow_runs(
     table: RecordTable,
     facts: Narrowing,
@@ -205,14 +227,8 @@ def _flow_runs(
         return _index_reading(table, "by-tag", chosen, sort, _time_range(start))
     start_conditions = _time_leaves(("flow_runs", "start_time"), start)
     if facts.state_types is not None:
-        return _index_reading(
-            table,
-            "by-state",
-            facts.state_types,
-            sort,
-            _time_range(start),
-            exact_conditions={("flow_runs", "state", "type", "any_")} | start_conditions,
-            conditions=conditions,
+        return _by_state(
+            table, "flow_runs", facts.state_types, sort, start, start_conditions, conditions
         )
     column = None if sort is None else order_by(sort)[0].column.name
     if start is None and expected is None and column == "id":
@@ -265,14 +281,8 @@ def _task_runs(
             conditions=conditions,
         )
     if facts.state_types is not None:
-        return _index_reading(
-            table,
-            "by-state",
-            facts.state_types,
-            sort,
-            _time_range(expected),
-            exact_conditions={("task_runs", "state", "type", "any_")} | time_conditions,
-            conditions=conditions,
+        return _by_state(
+            table, "task_runs", facts.state_types, sort, expected, time_conditions, conditions
         )
     if expected is None and sort is not None and order_by(sort)[0].column.name == "id":
         return _index_reading(table, "by-id", HEX_DIGITS, sort, consecutive=True)
