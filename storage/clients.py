@@ -4,6 +4,8 @@ A plain botocore session skips boto3's import of s3transfer. Unless `endpoint` i
 client's endpoint follows `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL`, as boto3's does.
 """
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast, get_args, overload
 
@@ -110,3 +112,22 @@ class LocalCredentials:
     region: str
     access_key_id: str
     secret_access_key: str
+
+
+type DynamoDBClientSource = DynamoDBClient | Callable[[], DynamoDBClient]
+
+
+class DynamoDBOnFirstUse:
+    """Holds a DynamoDB client, or a function that makes it on first use (`_client`).
+
+    A function is built at init, its client made by its first request: a process that never
+    reads makes none, and under SnapStart none is frozen into the snapshot with the
+    credentials it holds."""
+
+    def __init__(self, client: DynamoDBClientSource) -> None:
+        self._client_source = client
+
+    @functools.cached_property
+    def _client(self) -> "DynamoDBClient":
+        source = self._client_source
+        return source() if callable(source) else source

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from storage.clients import aws_client
+from storage.clients import DynamoDBClientSource, DynamoDBOnFirstUse, aws_client
 from storage.repository import (
     StateTooLarge,
     StorageMisconfigured,
@@ -82,28 +82,21 @@ def state_item(table: StateTable, state: StoredState) -> "Item":
     return item
 
 
-class DynamoDBStateRepository:
+class DynamoDBStateRepository(DynamoDBOnFirstUse):
     def __init__(
         self,
         table: StateTable,
         name: str,
-        client: "DynamoDBClient | Callable[[], DynamoDBClient]",
+        client: DynamoDBClientSource,
         now: Callable[[], datetime],
     ) -> None:
-        """`client`, or a function that makes it on first use (see `_client`); `now` the
-        clock that tells which states have expired and which ids an expired state gives up."""
+        """`client`, or a function that makes it on first use (`DynamoDBOnFirstUse`); `now`
+        the clock that tells which states have expired and which ids an expired state gives
+        up."""
+        super().__init__(client)
         self._table = table
         self._name = name
-        self._client_source = client
         self._now = now
-
-    @functools.cached_property
-    def _client(self) -> "DynamoDBClient":
-        # A function is built at init, its client made by its first request: a process
-        # that never reads makes none, and under SnapStart none is frozen into the
-        # snapshot with the credentials it holds.
-        source = self._client_source
-        return source() if callable(source) else source
 
     def read(self, state_id: str) -> StoredState | None:
         response = self._call(

@@ -1,40 +1,33 @@
 """Archived records read by id: GetItem, and BatchGetItem for many. The base of the query
 store (storage/records.py), apart from it so that reading by id loads no query models."""
 
-import functools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.batch import BATCH_GET_KEYS, FIRST_BACKOFF, UNPROCESSED_ATTEMPTS, chunks
+from storage.clients import DynamoDBClientSource, DynamoDBOnFirstUse
 from storage.dynamodb import translated_call
 from storage.repository import StorageUnavailable, fixed_width_utc
 from storage.table_shapes import EXPIRES_AT, ID, RECORD, RecordTable
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
     from storage.table_shapes import Item
 
 
-class RecordReader:
+class RecordReader(DynamoDBOnFirstUse):
     def __init__(
         self,
         names: Mapping[RecordTable, str],
-        client: "DynamoDBClient | Callable[[], DynamoDBClient]",
+        client: DynamoDBClientSource,
         now: Callable[[], datetime],
     ) -> None:
         """The record tables named `names`, on `client` (or a function making it on first
-        use, as the state repositories take it); `now` tells which records have expired."""
+        use, `DynamoDBOnFirstUse`); `now` tells which records have expired."""
+        super().__init__(client)
         self._names = names
-        self._client_source = client
         self._now = now
-
-    @functools.cached_property
-    def _client(self) -> "DynamoDBClient":
-        source = self._client_source
-        return source() if callable(source) else source
 
     def _call(self, table: RecordTable, operation: str, **kwargs: Any) -> Any:
         return translated_call(
