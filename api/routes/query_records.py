@@ -1,7 +1,7 @@
 """Prefect's record queries on the archive: filter, count and (flow runs) paginate, with
 Prefect's bodies, order of checks and errors (`queries.bodies`), answered by storage."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from fastapi import Body, Response
@@ -63,72 +63,70 @@ def _responses(endpoint: Endpoint, success: dict[str, Any]) -> Responses:
     }
 
 
+def _add_query(
+    router: APIRouter,
+    endpoint: Endpoint,
+    answer: Callable[[QueryBody], Response],
+    responses: Responses,
+    summary: str,
+) -> None:
+    """The endpoint's route: the body read as Prefect reads it (`_parsed`), then `answer`ed.
+    The route is named after `answer`, as FastAPI would name a route function (its OpenAPI
+    operationId)."""
+    route = _route(endpoint)
+
+    @declared_route(router, endpoint, responses=responses, summary=summary, name=answer.__name__)
+    async def query_records(body: JSONBody = None) -> Response:
+        parsed = _parsed(route, body)
+        return parsed if isinstance(parsed, Response) else answer(parsed)
+
+
 def add_filter(router: APIRouter, endpoint: Endpoint, services: Services) -> None:
     records = endpoint.record_kind
-    route = _route(endpoint)
     store = services.records()
 
-    @declared_route(
-        router,
-        endpoint,
-        responses=_responses(
-            endpoint,
-            {"model": list[dict[str, Any]], "description": f"The {records.noun}s that match"},
-        ),
-        summary=f"Find archived {records.noun}s",
-    )
-    async def filter_records(body: JSONBody = None) -> Response:
-        parsed = _parsed(route, body)
-        if isinstance(parsed, Response):
-            return parsed
+    def filter_records(parsed: QueryBody) -> Response:
         listed = _json_list(store.find(parsed))
         if listed is None:
             return JSONResponse({"exception_message": TOO_MANY_BYTES}, status_code=413)
         return json_response(listed)
 
+    _add_query(
+        router,
+        endpoint,
+        filter_records,
+        _responses(
+            endpoint,
+            {"model": list[dict[str, Any]], "description": f"The {records.noun}s that match"},
+        ),
+        f"Find archived {records.noun}s",
+    )
+
 
 def add_count(router: APIRouter, endpoint: Endpoint, services: Services) -> None:
     records = endpoint.record_kind
-    route = _route(endpoint)
     store = services.records()
 
-    @declared_route(
+    def count_records(parsed: QueryBody) -> Response:
+        return json_response(str(store.count(parsed)))
+
+    _add_query(
         router,
         endpoint,
-        responses={
+        count_records,
+        {
             200: {"model": int, "description": f"How many archived {records.noun}s match"},
             **error_responses(endpoint),
         },
-        summary=f"Count archived {records.noun}s",
+        f"Count archived {records.noun}s",
     )
-    async def count_records(body: JSONBody = None) -> Response:
-        parsed = _parsed(route, body)
-        if isinstance(parsed, Response):
-            return parsed
-        return json_response(str(store.count(parsed)))
 
 
 def add_paginate(router: APIRouter, endpoint: Endpoint, services: Services) -> None:
     assert endpoint.path == PAGINATE_FLOW_RUNS_PATH
-    route = _route(endpoint)
     store = services.records()
 
-    @declared_route(
-        router,
-        endpoint,
-        responses=_responses(
-            endpoint,
-            {
-                "model": dict[str, Any],
-                "description": 'Prefect\'s {"results", "count", "limit", "pages", "page"}',
-            },
-        ),
-        summary="Page through archived flow runs",
-    )
-    async def paginate_flow_runs(body: JSONBody = None) -> Response:
-        parsed = _parsed(route, body)
-        if isinstance(parsed, Response):
-            return parsed
+    def paginate_flow_runs(parsed: QueryBody) -> Response:
         count = store.count(parsed)
         results = _json_list(store.find(parsed))
         if results is None:
@@ -137,3 +135,17 @@ def add_paginate(router: APIRouter, endpoint: Endpoint, services: Services) -> N
         page: int = parsed.page  # type: ignore[attr-defined]
         tail = f',"count":{count},"limit":{limit},"pages":{pages(count, limit)},"page":{page}}}'
         return json_response('{"results":' + results + tail)
+
+    _add_query(
+        router,
+        endpoint,
+        paginate_flow_runs,
+        _responses(
+            endpoint,
+            {
+                "model": dict[str, Any],
+                "description": 'Prefect\'s {"results", "count", "limit", "pages", "page"}',
+            },
+        ),
+        "Page through archived flow runs",
+    )
