@@ -29,7 +29,7 @@ import os
 import statistics
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -51,6 +51,7 @@ from benchmarks.archive_runs import (
     served_time,
 )
 from benchmarks.prefect_slice import PrefectSlice
+from benchmarks.rounds import percentile, timed_rounds
 from local.database import LOCAL_AWS_SETTINGS
 from local.dynamodb_local import dynamodb_local
 from local.servers import prefect_server, run_prefect_flows, run_states_service
@@ -320,7 +321,7 @@ def measure_archive(
                     f" Prefect {answers[(PREFECT, query.label)]}"
                 )
         requests = [functools.partial(query.send, servers[server]) for server, query in subjects]
-        durations = _timed_rounds(requests, rounds, warm_up)
+        durations = timed_rounds(requests, rounds, warm_up)
         figures = [
             QueryFigures(
                 server=server,
@@ -330,38 +331,13 @@ def measure_archive(
                 body_bytes=len(response.content),
                 rounds=rounds,
                 p50_ms=statistics.median(taken) * 1e3,
-                p95_ms=_percentile(taken, 95) * 1e3,
+                p95_ms=percentile(taken, 95) * 1e3,
             )
             for (server, query), response, taken in zip(
                 subjects, first_answers, durations, strict=True
             )
         ]
         return dataclasses.replace(loaded, queries=figures)
-
-
-def _timed_rounds(
-    requests: Sequence[Callable[[], httpx.Response]], rounds: int, warm_up: int
-) -> list[list[float]]:
-    """Each request's durations over `rounds` rounds after `warm_up` unkept ones, every
-    request once a round, in an order rotated each round; an answer but 200 raises."""
-    durations: list[list[float]] = [[] for _ in requests]
-    for round_number in range(-warm_up, rounds):
-        shift = round_number % len(requests)
-        for index in [*range(shift, len(requests)), *range(shift)]:
-            began = time.perf_counter()
-            answer = requests[index]()
-            taken = time.perf_counter() - began
-            if answer.status_code != 200:
-                raise RuntimeError(f"{answer.request.url} answered {answer.status_code}")
-            if round_number >= 0:
-                durations[index].append(taken)
-    return durations
-
-
-def _percentile(durations: Sequence[float], percent: int) -> float:
-    if len(durations) == 1:
-        return durations[0]
-    return statistics.quantiles(durations, n=100, method="inclusive")[percent - 1]
 
 
 def main() -> None:

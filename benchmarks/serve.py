@@ -17,13 +17,13 @@ machine weighs on all alike. Run as `python -m benchmarks.serve`; it prints JSON
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import statistics
 import tempfile
-import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -37,6 +37,7 @@ from api.routes.client import API_VERSION
 from api.runs import FLOW_RUN
 from api.settings import TABLE_VARIABLES
 from benchmarks.listing import SEED_THREADS
+from benchmarks.rounds import percentile, timed_rounds
 from benchmarks.states import sample_state
 from local.database import LOCAL_AWS_SETTINGS
 from local.dynamodb_local import dynamodb_local
@@ -211,18 +212,8 @@ def measure_serve(
             _checked(server, request, answer)
             for (server, request), answer in zip(subjects, first_answers, strict=True)
         ]
-        durations: list[list[float]] = [[] for _ in subjects]
-        for round_number in range(-warm_up, rounds):  # the warm-up rounds are not kept
-            shift = round_number % len(subjects)
-            for index in [*range(shift, len(subjects)), *range(shift)]:
-                server, request = subjects[index]
-                began = time.perf_counter()
-                answer = server.send(request)
-                taken = time.perf_counter() - began
-                if answer.status_code != 200:
-                    raise RuntimeError(f"{server.label}: {request} answered {answer.status_code}")
-                if round_number >= 0:
-                    durations[index].append(taken)
+        requests = [functools.partial(server.send, request) for server, request in subjects]
+        durations = timed_rounds(requests, rounds, warm_up)
         return [
             RequestFigures(
                 server=server.label,
@@ -233,18 +224,12 @@ def measure_serve(
                 body_bytes=len(answer.content),
                 rounds=rounds,
                 p50_ms=statistics.median(taken) * 1e3,
-                p90_ms=_percentile(taken, 90) * 1e3,
+                p90_ms=percentile(taken, 90) * 1e3,
             )
             for (server, request), states, answer, taken in zip(
                 subjects, listed, first_answers, durations, strict=True
             )
         ]
-
-
-def _percentile(durations: Sequence[float], percent: int) -> float:
-    if len(durations) == 1:
-        return durations[0]
-    return statistics.quantiles(durations, n=100, method="inclusive")[percent - 1]
 
 
 def main() -> None:
