@@ -54,7 +54,12 @@ from benchmarks.prefect_slice import PrefectSlice
 from benchmarks.rounds import percentile, timed_rounds
 from local.database import LOCAL_AWS_SETTINGS
 from local.dynamodb_local import dynamodb_local
-from local.servers import prefect_server, run_prefect_flows, run_states_service
+from local.servers import (
+    post_retrying_unavailable,
+    prefect_server,
+    run_prefect_flows,
+    run_states_service,
+)
 from local.template_tables import create_tables
 from queries import Kind
 from storage.clients import aws_client
@@ -65,7 +70,6 @@ RECORDS_FLOW_RUNS = 100_000
 PREFECT_FLOW_RUNS = 10_000
 ROUNDS = 50
 WARM_UP = 20
-PREFECT_ATTEMPTS = 5
 LOAD_THREADS = 4
 LOAD_READ_TIMEOUT = 60  # seconds: DynamoDB Local's writes queue up behind each other
 LOAD_CHUNK = 100  # flow runs (and their task runs) per put_records call
@@ -186,24 +190,11 @@ def _templates(http: httpx.Client, home: Path, api_url: str) -> tuple[Templates,
     ).raise_for_status()
     flows, deployments = [], []
     for number in range(FLOWS):
-        flow = _created(http, "/flows/", {"name": f"pipeline-{number:02d}"})
+        flow = post_retrying_unavailable(http, "/flows/", {"name": f"pipeline-{number:02d}"})
         flows.append(flow)
-        deployments.append(
-            _created(http, "/deployments/", {"name": "scheduled", "flow_id": flow["id"]})
-        )
+        deployment = {"name": "scheduled", "flow_id": flow["id"]}
+        deployments.append(post_retrying_unavailable(http, "/deployments/", deployment))
     return Templates(flow_run, task_runs.json()[0], flows, deployments), template_id
-
-
-def _created(http: httpx.Client, path: str, body: dict[str, Any]) -> Record:
-    """What POST `path` created, asked again after a 503: Prefect's answer when its SQLite
-    stays locked (its own services write too), which a busy machine makes likelier."""
-    for attempt in range(PREFECT_ATTEMPTS):
-        answer = http.post(path, json=body)
-        if answer.status_code != 503 or attempt == PREFECT_ATTEMPTS - 1:
-            created: Record = answer.raise_for_status().json()
-            return created
-        time.sleep(1)
-    raise AssertionError("unreachable")
 
 
 def _served(record: Record) -> RecordToStore:

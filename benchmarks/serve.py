@@ -41,7 +41,7 @@ from benchmarks.rounds import percentile, timed_rounds
 from benchmarks.states import sample_state
 from local.database import LOCAL_AWS_SETTINGS
 from local.dynamodb_local import dynamodb_local
-from local.servers import prefect_server, run_states_service
+from local.servers import post_retrying_unavailable, prefect_server, run_states_service
 from storage.clients import aws_client
 from storage.dynamodb import DynamoDBStateRepository
 
@@ -109,9 +109,9 @@ def _set_states(http: httpx.Client, run_id: str, proposals: list[dict[str, Any]]
     """Each proposal, in turn, as the flow run's state (forced): the states' ids."""
     ids = []
     for state in proposals:
-        answer = http.post(f"/flow_runs/{run_id}/set_state", json={"state": state, "force": True})
-        answer.raise_for_status()
-        ids.append(answer.json()["state"]["id"])
+        body = {"state": state, "force": True}
+        answer = post_retrying_unavailable(http, f"/flow_runs/{run_id}/set_state", body)
+        ids.append(answer["state"]["id"])
     return ids
 
 
@@ -125,12 +125,10 @@ def _write_prefect_run(http: httpx.Client, run_length: int) -> tuple[str, list[s
     """A new flow run of `run_length` states on a Prefect server, which knows flow runs and
     gives a new one its first state: its id and its states' ids."""
     first, *rest = _proposals(run_length)
-    flow = http.post("/flows/", json={"name": f"bench-{uuid.uuid4().hex[:8]}"})
-    flow.raise_for_status()
-    run = http.post("/flow_runs/", json={"flow_id": flow.json()["id"], "state": first})
-    run.raise_for_status()
-    run_id: str = run.json()["id"]
-    return run_id, [run.json()["state"]["id"], *_set_states(http, run_id, rest)]
+    flow = post_retrying_unavailable(http, "/flows/", {"name": f"bench-{uuid.uuid4().hex[:8]}"})
+    run = post_retrying_unavailable(http, "/flow_runs/", {"flow_id": flow["id"], "state": first})
+    run_id: str = run["id"]
+    return run_id, [run["state"]["id"], *_set_states(http, run_id, rest)]
 
 
 def _store_other_runs(endpoint: str, table_name: str, states: int) -> None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -159,6 +160,22 @@ def prefect_server(
     api_url = f"http://127.0.0.1:{port}/api"
     with serving([*command, "--port", str(port)], f"{api_url}/health", env, timeout=90):
         yield api_url
+
+
+# How often a write to Prefect's API is asked after 503s, a second apart.
+PREFECT_ATTEMPTS = 5
+
+
+def post_retrying_unavailable(http: httpx.Client, path: str, body: dict[str, Any]) -> Any:
+    """What a POST to Prefect's API answered, asked again after a 503 as Prefect's own client
+    does: a Prefect server answers 503 where its SQLite stays locked (its own services write
+    too), which a busy machine makes likelier."""
+    for attempt in range(PREFECT_ATTEMPTS):
+        answer = http.post(path, json=body)
+        if answer.status_code != 503 or attempt == PREFECT_ATTEMPTS - 1:
+            return answer.raise_for_status().json()
+        time.sleep(1)
+    raise AssertionError("unreachable")
 
 
 def prefect_environment(

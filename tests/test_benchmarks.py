@@ -5,6 +5,7 @@ queries.
 Only answers are checked here, never durations: `make bench` prints those.
 """
 
+import httpx
 import pytest
 
 from benchmarks.archive import PREFECT as ARCHIVE_PREFECT
@@ -15,6 +16,7 @@ from benchmarks.functions import LambdaFunction, load_event, template_functions
 from benchmarks.serve import PREFECT, SERVICE, measure_serve
 from benchmarks.warm import measure_function
 from local.paths import EVENTS
+from local.servers import post_retrying_unavailable
 
 EXPECTED_ANSWERS = {
     "ReadFlowRunStateFunction": 200,
@@ -76,3 +78,28 @@ def test_the_archive_bench_asks_each_query_of_both_servers_which_answer_alike() 
         (server, query): 200 for server in (ARCHIVE_SERVICE, ARCHIVE_PREFECT) for query in queries
     }
     assert {figure.rounds for figure in figures.queries} == {2}
+
+
+def _prefect_answering(*statuses: int) -> tuple[httpx.Client, list[int]]:
+    """A client of a fake Prefect API answering `statuses` in turn, and the statuses sent."""
+    sent: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        status = statuses[len(sent)]
+        sent.append(status)
+        return httpx.Response(status, json={"id": "made"} if status == 201 else {})
+
+    return httpx.Client(transport=httpx.MockTransport(answer), base_url="http://prefect"), sent
+
+
+def test_a_write_to_prefect_is_asked_again_after_a_503_as_prefects_client_does() -> None:
+    http, sent = _prefect_answering(503, 201)
+    assert post_retrying_unavailable(http, "/flows/", {"name": "x"}) == {"id": "made"}
+    assert sent == [503, 201]
+
+
+def test_a_write_to_prefect_failing_otherwise_is_not_asked_again() -> None:
+    http, sent = _prefect_answering(500, 201)
+    with pytest.raises(httpx.HTTPStatusError):
+        post_retrying_unavailable(http, "/flows/", {"name": "x"})
+    assert sent == [500]
