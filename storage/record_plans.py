@@ -204,6 +204,30 @@ def _by_state(
     )
 
 
+def _by_month(
+    table: RecordTable,
+    month: str,
+    times: TimeRange | None,
+    sort: Sort | None,
+    time_conditions: set[tuple[str, ...]],
+    conditions: Conditions,
+    known_months: KnownMonths,
+) -> IndexReading:
+    """The records of the months `times` spans, in the order of the month index whose
+    partitions `month` names: exact where the body says no more than `times`."""
+    (index,) = (index for index in table.indexes if index.partition == month)
+    return _index_reading(
+        table,
+        index.name,
+        _months(known_months(month), times),
+        sort,
+        _time_range(times),
+        consecutive=True,
+        exact_conditions=time_conditions,
+        conditions=conditions,
+    )
+
+
 def _flow_runs(
     table: RecordTable,
     facts: Narrowing,
@@ -234,25 +258,12 @@ def _flow_runs(
     if start is None and expected is None and column == "id":
         return _index_reading(table, "by-id", HEX_DIGITS, sort, consecutive=True)
     if start is not None or (expected is None and column != "expected_start_time"):
-        return _index_reading(
-            table,
-            "by-start-month",
-            _months(known_months(START_MONTH), start),
-            sort,
-            _time_range(start),
-            consecutive=True,
-            exact_conditions=start_conditions,
-            conditions=conditions,
+        return _by_month(
+            table, START_MONTH, start, sort, start_conditions, conditions, known_months
         )
-    return _index_reading(
-        table,
-        "by-expected-month",
-        _months(known_months(EXPECTED_MONTH), expected),
-        sort,
-        _time_range(expected),
-        consecutive=True,
-        exact_conditions=_time_leaves(("flow_runs", "expected_start_time"), expected),
-        conditions=conditions,
+    expected_conditions = _time_leaves(("flow_runs", "expected_start_time"), expected)
+    return _by_month(
+        table, EXPECTED_MONTH, expected, sort, expected_conditions, conditions, known_months
     )
 
 
@@ -286,15 +297,8 @@ def _task_runs(
         )
     if expected is None and sort is not None and order_by(sort)[0].column.name == "id":
         return _index_reading(table, "by-id", HEX_DIGITS, sort, consecutive=True)
-    return _index_reading(
-        table,
-        "by-expected-month",
-        _months(known_months(EXPECTED_MONTH), expected),
-        sort,
-        _time_range(expected),
-        consecutive=True,
-        exact_conditions=time_conditions,
-        conditions=conditions,
+    return _by_month(
+        table, EXPECTED_MONTH, expected, sort, time_conditions, conditions, known_months
     )
 
 
