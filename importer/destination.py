@@ -3,17 +3,12 @@ one definition for the import and for `verify`, which must agree on what is stor
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from api.runs import RunKind
 from api.settings import Settings
 from importer.checkpoint import KINDS
 from importer.source import SourceState
-from storage.dynamodb import ITEM_SIZE_LIMIT, item_size, state_item
 from storage.repository import StoredState, state_to_store
-
-if TYPE_CHECKING:
-    from storage.table_shapes import Item
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +29,3 @@ class StateDestination:
         """`state` as it is stored: ordered and expiring by its own timestamp."""
         moment = datetime.fromisoformat(state.timestamp)
         return state_to_store(state.id, run_id, moment, state.document, self.retention[kind])
-
-    @staticmethod
-    def item(kind: RunKind, stored: StoredState) -> "Item":
-        return state_item(kind.table, stored)
-
-    @staticmethod
-    def fits(item: "Item") -> bool:
-        """Whether DynamoDB takes the item (its limit is 400 KB)."""
-        return item_size(item) <= ITEM_SIZE_LIMIT

@@ -56,7 +56,7 @@ from importer.source import (
 )
 from importer.windows import EventWindows, Position, RunWindows, covered
 from storage.batch import BatchTables
-from storage.dynamodb import item_size
+from storage.dynamodb import fits_in_an_item, item_size, state_item
 from storage.records import DynamoDBRecordStore
 from storage.repository import fixed_width_utc
 from storage.table_shapes import ID
@@ -390,8 +390,8 @@ class Importer:
             if not stored.is_live(now):
                 self._count_expired()
                 continue
-            item = self._destination.item(kind, stored)
-            if not self._destination.fits(item):
+            item = state_item(kind.table, stored)
+            if not fits_in_an_item(item):
                 size = f"{item_size(item):,} B"
                 self._name_too_large(f"{kind.noun} state {state.id} of run {run.id}: {size}")
                 continue

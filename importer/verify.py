@@ -39,6 +39,7 @@ from importer.source import (
 from importer.windows import RunWindows, covered
 from queries import Kind
 from storage.batch import BatchTables
+from storage.dynamodb import fits_in_an_item, state_item
 from storage.record_items import RecordToStore
 from storage.records import DynamoDBRecordStore, record_fits
 from storage.repository import StateRepository, StoredState, fixed_width_utc
@@ -278,8 +279,7 @@ class Verifier:
         return not stored.is_live(fixed_width_utc(self._now()))
 
     def _too_large(self, kind: RunKind, run: Run, state: SourceState) -> bool:
-        item = self._destination.item(kind, self._stored(kind, run, state))
-        return not self._destination.fits(item)
+        return not fits_in_an_item(state_item(kind.table, self._stored(kind, run, state)))
 
     def _stored(self, kind: RunKind, run: Run, state: SourceState) -> StoredState:
         return self._destination.stored(kind, run.id, state)

@@ -67,6 +67,11 @@ def item_size(item: "Item") -> int:
     return size
 
 
+def fits_in_an_item(item: "Item") -> bool:
+    """Whether DynamoDB stores `item`: within its item limit (400 KB)."""
+    return item_size(item) <= ITEM_SIZE_LIMIT
+
+
 def state_item(table: StateTable, state: StoredState) -> "Item":
     """The DynamoDB item that keeps `state` in `table`."""
     item: Item = {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from storage.dynamodb import ITEM_SIZE_LIMIT, item_size
+from storage.dynamodb import fits_in_an_item
 from storage.repository import fixed_width_utc
 from storage.table_shapes import (
     ARCHIVE,
@@ -128,7 +128,7 @@ def record_items(table: RecordTable, stored: RecordToStore) -> "list[Item]":
 
 def fits(items: "list[Item]") -> bool:
     """Whether each of a record's items is within DynamoDB's item limit (400 KB)."""
-    return max(map(item_size, items)) <= ITEM_SIZE_LIMIT
+    return all(map(fits_in_an_item, items))
 
 
 def tag_item_id(record_id: str, tag: str) -> str:
