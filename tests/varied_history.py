@@ -83,6 +83,9 @@ TASK_STATE_TYPES = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "C
 # UNIX epoch (SQLAlchemy's Interval on SQLite).
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Longer than the plan's reach into the future: every running task run entered Running in the
+# past, and longer ago than any finished run's duration (see _move_times).
+RUNNING_SINCE = timedelta(weeks=5)
 
 
 @dataclass
@@ -276,13 +279,22 @@ async def _make_task_run(writer: _Writer, flow_run: str, index: int, task: Plann
 def _move_times(source: Source, planned: Sequence[PlannedFlowRun], made: Made) -> None:
     """The plan's times, in one transaction: each run's expected start, its start (null where
     it never started) and its end (where Prefect set one on entering a final state), and a
-    finished task run's total run time (what its DURATION sorts read)."""
+    finished task run's total run time (what its DURATION sorts read).
+
+    A running task run's DURATION is the time since it entered Running, and grows between
+    Prefect's answer and the archive's. Left at the request's time, it may cross a finished
+    run's total run time; and two such runs entered Running a fraction of a millisecond apart,
+    which Prefect on SQLite rounds to the millisecond at the moment it answers, so their order
+    turned on that moment. Each is moved to have entered Running RUNNING_SINCE before its
+    planned start: longer ago than any finished run's duration, and where not at once, whole
+    seconds apart."""
 
     def sqlite(moment: datetime | None) -> str | None:
         return moment.astimezone(UTC).strftime(_SQLITE_TIME) if moment else None
 
     flow_rows = []
     task_rows = []
+    running_rows = []
     task_runs = iter(made.task_runs)
     for run, flow_run in zip(planned, made.flow_runs, strict=True):
         start = run.expected_start + run.delay
@@ -293,6 +305,7 @@ def _move_times(source: Source, planned: Sequence[PlannedFlowRun], made: Made) -
         task_start = start
         for task in run.task_runs:
             task_start += task.delay
+            task_run = next(task_runs)
             ran = task.duration if task.started and task.state_type != "RUNNING" else None
             task_rows.append(
                 (
@@ -300,9 +313,11 @@ def _move_times(source: Source, planned: Sequence[PlannedFlowRun], made: Made) -
                     sqlite(task_start if task.started else None),
                     sqlite(task_start + task.duration),
                     sqlite(_EPOCH + (ran or timedelta())),
-                    next(task_runs),
+                    task_run,
                 )
             )
+            if task.state_type == "RUNNING":
+                running_rows.append((sqlite(task_start - RUNNING_SINCE), task_run))
             task_start += task.duration
     with sqlite3.connect(source.home / "prefect.db", timeout=30) as database:
         database.executemany(
@@ -318,6 +333,12 @@ def _move_times(source: Source, planned: Sequence[PlannedFlowRun], made: Made) -
             " WHERE id = ?",
             task_rows,
         )
+        database.executemany(
+            "UPDATE task_run_state SET timestamp = :entered"
+            " WHERE id = (SELECT state_id FROM task_run WHERE id = :task_run)",
+            [{"entered": entered, "task_run": task_run} for entered, task_run in running_rows],
+        )
+        database.executemany("UPDATE task_run SET state_timestamp = ? WHERE id = ?", running_rows)
     database.close()
 
 
