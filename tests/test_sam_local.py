@@ -27,8 +27,8 @@ from local.servers import free_port
 from storage.clients import aws_client
 from tests.helpers import API_VERSION_HEADER, new_id, repositories_on
 from tests.template import api_function_ids
+from tests.test_curl_tour import assert_curl_examples_work
 from tests.test_events import assert_answers_its_event, delete_event_states, in_process
-from tests.test_readme import assert_curl_examples_work
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +129,7 @@ def test_what_prefects_client_checks_through_sam_local_start_api(api: httpx.Clie
     assert (csrf.status_code, csrf.json()) == (422, {"detail": "CSRF protection is disabled."})
 
 
-def test_the_readmes_curl_examples_work_through_sam_local_start_api(
+def test_the_curl_tour_works_through_sam_local_start_api(
     api_url: str, containers_dynamodb: RepositoryProvider
 ) -> None:
     """As they stand but for the URL; they write the events' states, deleted beforehand."""

@@ -1,21 +1,19 @@
-"""The README's curl examples run as they stand against the service `make serve` runs (and,
-in tests/test_sam_local.py, `make local-api`)."""
+"""docs/curl.md's commands run as they stand against the service `make serve` runs (and, in
+tests/test_sam_local.py, `make local-api`)."""
 
 import re
 import subprocess
 
 import pytest
 
-from local.paths import README
+from local.paths import PROJECT
 from local.servers import moto_server, run_states_service
 
 SERVE_URL = "http://127.0.0.1:4200/api"  # what `make serve` listens on by default
 
 
 def curl_examples() -> str:
-    text = README.read_text()
-    section = text.split("### Try it with curl", 1)[1]
-    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
+    block = re.search(r"```sh\n(.*?)```", (PROJECT / "docs" / "curl.md").read_text(), re.DOTALL)
     assert block is not None
     return block.group(1)
 
