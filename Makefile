@@ -55,8 +55,9 @@ lint: .venv/.synced
 typecheck: .venv/.synced
 	$(VENV)/mypy
 
+# Two workers (pytest-xdist), each given whole modules: a module's servers stay in one process.
 pytest: .venv/.synced node_modules/.installed $(SAM) $(PREFECT)
-	$(VENV)/pytest
+	$(VENV)/pytest --numprocesses 2 --dist loadfile
 
 check: $(SAM)  ## Lint template.yaml (sam validate --lint)
 	$(SAM_ENV) $(SAM) validate --lint

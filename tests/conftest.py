@@ -61,6 +61,18 @@ if TYPE_CHECKING:
     from tests.prefect_source import Source
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The modules marked slow as a whole (they start servers) first, each kept whole:
+    `make test` deals whole modules out to its workers (pytest-xdist), and long ones dealt
+    last would leave one worker running alone while the others wait."""
+    items.sort(key=lambda item: "slow" not in _module_marks(item))
+
+
+def _module_marks(item: pytest.Item) -> set[str]:
+    marks = getattr(getattr(item, "module", None), "pytestmark", [])
+    return {mark.name for mark in (marks if isinstance(marks, list) else [marks])}
+
+
 @pytest.fixture
 def service_log(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     """`caplog`, seeing the service's own loggers too: they write JSON lines and do not
@@ -216,15 +228,6 @@ def moto_tables(moto_endpoint: str) -> str:
 @pytest.fixture(scope="session")
 def live_api_url(moto_endpoint: str) -> Iterator[str]:
     """The service as `make serve` runs it, over real HTTP on moto's server: its API URL."""
-    from local.servers import run_states_service
-
-    with run_states_service(moto_endpoint) as api_url:
-        yield api_url
-
-
-@pytest.fixture(scope="session")
-def second_live_api_url(moto_endpoint: str) -> Iterator[str]:
-    """Another instance of the service on the same DynamoDB, as a second Lambda instance is."""
     from local.servers import run_states_service
 
     with run_states_service(moto_endpoint) as api_url:

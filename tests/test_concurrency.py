@@ -1,4 +1,6 @@
-"""Many callers at once, on a real DynamoDB endpoint (moto's server over HTTP).
+"""Many callers at once, on DynamoDB Local over HTTP: like DynamoDB, it makes each
+conditional write atomic, which moto's server does not (two of sixteen concurrent deletes of
+one state both succeeded on it once, on a loaded machine).
 
 Storage-level tests race the repository's own calls from threads. The HTTP tests spread
 their requests over two instances of the service (`python -m local.serve`, as `make serve`
@@ -12,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 import httpx
@@ -23,13 +25,17 @@ from api.runs import FLOW_RUN, RunKind
 from api.schemas import StateCreate
 from api.settings import Settings
 from api.states import new_state
+from local.servers import run_states_service
 from storage.clients import aws_client
 from storage.dynamodb import DynamoDBStateRepository
 from storage.repository import StoredState
 from storage.table_shapes import FLOW_RUN_STATES
 from tests.helpers import API_VERSION_HEADER, new_id
 
-pytestmark = pytest.mark.slow  # a moto server and two service processes
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+pytestmark = pytest.mark.slow  # DynamoDB Local and two service processes
 
 CALLERS = 16
 WRITERS = 8
@@ -49,11 +55,17 @@ def at_once[T](calls: list[Callable[[], T]]) -> list[T]:
 
 
 @pytest.fixture(scope="module")
-def repository(moto_tables: str) -> DynamoDBStateRepository:
+def endpoint(dynamodb_local: "DynamoDBClient") -> str:
+    """The session's DynamoDB Local, holding the template's tables: its endpoint."""
+    return dynamodb_local.meta.endpoint_url
+
+
+@pytest.fixture(scope="module")
+def repository(endpoint: str) -> DynamoDBStateRepository:
     return DynamoDBStateRepository(
         FLOW_RUN_STATES,
         Settings().flow_run_states.name,
-        aws_client("dynamodb", endpoint=moto_tables, connections=CALLERS),
+        aws_client("dynamodb", endpoint=endpoint, connections=CALLERS),
         utc_now,
     )
 
@@ -85,15 +97,20 @@ def test_concurrent_deletes_delete_once(repository: DynamoDBStateRepository) -> 
 
 
 @pytest.fixture(scope="module")
-def services(live_api_url: str, second_live_api_url: str) -> Iterator[list[httpx.Client]]:
+def services(endpoint: str) -> Iterator[list[httpx.Client]]:
     """A client of each of two service instances sharing one DynamoDB, at its root."""
-    clients = [
-        httpx.Client(base_url=url.removesuffix("/api"), headers=API_VERSION_HEADER, timeout=30)
-        for url in (live_api_url, second_live_api_url)
-    ]
-    yield clients
-    for client in clients:
-        client.close()
+    with (
+        run_states_service(endpoint) as first,
+        run_states_service(endpoint) as second,
+        _client(first) as first_client,
+        _client(second) as second_client,
+    ):
+        yield [first_client, second_client]
+
+
+def _client(api_url: str) -> httpx.Client:
+    root = api_url.removesuffix("/api")
+    return httpx.Client(base_url=root, headers=API_VERSION_HEADER, timeout=30)
 
 
 def spread[T](
