@@ -57,7 +57,7 @@ typecheck: .venv/.synced
 
 # Two workers (pytest-xdist), each given whole modules: a module's servers stay in one process.
 pytest: .venv/.synced node_modules/.installed $(SAM) $(PREFECT)
-	$(VENV)/pytest --numprocesses 2 --dist loadfile
+	$(VENV)/pytest --numprocesses 2 --dist loadfile --no-loadscope-reorder
 
 check: $(SAM)  ## Lint template.yaml (sam validate --lint)
 	$(SAM_ENV) $(SAM) validate --lint

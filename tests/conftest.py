@@ -62,9 +62,10 @@ if TYPE_CHECKING:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The modules marked slow as a whole (they start servers) first, each kept whole:
-    `make test` deals whole modules out to its workers (pytest-xdist), and long ones dealt
-    last would leave one worker running alone while the others wait."""
+    """The modules marked slow as a whole (they start servers) first, each kept whole.
+    `make test` deals modules out to its workers in this order (`--no-loadscope-reorder`:
+    pytest-xdist's own order, most tests first, dealt the few long modules last, and one
+    worker ran them alone while the other waited)."""
     items.sort(key=lambda item: "slow" not in _module_marks(item))
 
 
