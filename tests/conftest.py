@@ -66,12 +66,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     `make test` deals modules out to its workers in this order (`--no-loadscope-reorder`:
     pytest-xdist's own order, most tests first, dealt the few long modules last, and one
     worker ran them alone while the other waited)."""
-    items.sort(key=lambda item: "slow" not in _module_marks(item))
+    items.sort(key=lambda item: not _in_a_slow_module(item))
 
 
-def _module_marks(item: pytest.Item) -> set[str]:
-    marks = getattr(getattr(item, "module", None), "pytestmark", [])
-    return {mark.name for mark in (marks if isinstance(marks, list) else [marks])}
+def _in_a_slow_module(item: pytest.Item) -> bool:
+    module = item.getparent(pytest.Module)
+    return module is not None and any(mark.name == "slow" for mark in module.own_markers)
 
 
 @pytest.fixture

@@ -334,9 +334,9 @@ def _move_times(source: Source, planned: Sequence[PlannedFlowRun], made: Made) -
             task_rows,
         )
         database.executemany(
-            "UPDATE task_run_state SET timestamp = :entered"
-            " WHERE id = (SELECT state_id FROM task_run WHERE id = :task_run)",
-            [{"entered": entered, "task_run": task_run} for entered, task_run in running_rows],
+            "UPDATE task_run_state SET timestamp = ?"
+            " WHERE id = (SELECT state_id FROM task_run WHERE id = ?)",
+            running_rows,
         )
         database.executemany("UPDATE task_run SET state_timestamp = ? WHERE id = ?", running_rows)
     database.close()
